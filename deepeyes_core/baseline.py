@@ -1,0 +1,197 @@
+"""Phase 1: the invocation log (BaselineTracker) and the baseline run that fills it."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import orjson
+
+from .components import Tool
+from .io import read_jsonl
+from .records import Location, Rejection, ToolInvocation, ToolStatus, converter
+
+log = logging.getLogger(__name__)
+
+LOG_FILE_NAME = "invocations.jsonl"
+
+
+def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:
+    """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field."""
+    if not isinstance(obj, dict):
+        return Rejection("malformed record", f"expected a JSON object, got {type(obj).__name__}", (location,), stage="read")
+    try:
+        invocation = converter.structure(obj, ToolInvocation)
+    except cattrs.BaseValidationError as exc:
+        problems = "; ".join(cattrs.transform_error(exc, path="field"))
+        return Rejection("malformed record", problems, (location,), stage="read")
+    except (TypeError, ValueError) as exc:
+        return Rejection("malformed record", str(exc), (location,), stage="read")
+    return attrs.evolve(invocation, location=location)
+
+
+def _percentile(sorted_values: Sequence[float], pct: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * (len(sorted_values) - 1))))
+    return float(sorted_values[index])
+
+
+def invocation_statistics(invocations: Iterable[ToolInvocation]) -> dict[str, Any]:
+    """Per-tool success rate, error distribution and latency p50/p95/max, plus the totals."""
+    by_tool: dict[str, list[ToolInvocation]] = defaultdict(list)
+    for inv in invocations:
+        by_tool[inv.tool_name].append(inv)
+    per_tool = {}
+    total = succeeded = 0
+    for tool, calls in sorted(by_tool.items()):
+        ok = sum(inv.succeeded for inv in calls)
+        latencies = sorted(inv.latency_ms for inv in calls)
+        errors = Counter(inv.error or inv.status.value for inv in calls if not inv.succeeded)
+        per_tool[tool] = {
+            "count": len(calls),
+            "success_rate": ok / len(calls),
+            "error_distribution": dict(errors.most_common()),
+            "latency_ms": {
+                "p50": _percentile(latencies, 50),
+                "p95": _percentile(latencies, 95),
+                "max": latencies[-1],
+            },
+        }
+        total += len(calls)
+        succeeded += ok
+    return {
+        "total_invocations": total,
+        "success_rate": succeeded / total if total else 0.0,
+        "tools": len(per_tool),
+        "per_tool": per_tool,
+    }
+
+
+class BaselineTracker:
+    """Phase 1's log of tool invocations.
+
+    With an ``output_dir``, every recorded invocation is appended to ``output_dir/invocations.jsonl``
+    and flushed at once, under a lock, so concurrent writers in one process never interleave.
+    """
+
+    def __init__(self, output_dir: Path | str | None = None):
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.invocations: list[ToolInvocation] = []
+        self.load_errors: list[Rejection] = []
+        self._lock = threading.Lock()
+        self._handle = None
+        if self.output_dir is not None:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.output_dir / LOG_FILE_NAME if self.output_dir is not None else None
+
+    def record_invocation(self, invocation: ToolInvocation) -> None:
+        line = orjson.dumps(converter.unstructure(_without_location(invocation))) + b"\n"
+        with self._lock:
+            self.invocations.append(invocation)
+            if self.log_path is not None:
+                if self._handle is None:
+                    self._handle = open(self.log_path, "ab")
+                self._handle.write(line)
+                self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    @classmethod
+    def load(cls, path: Path | str, output_dir: Path | str | None = None) -> BaselineTracker:
+        """Read a stored log. Malformed lines and a torn last line are logged with file and line,
+        kept in ``load_errors``, and never abort the load."""
+        tracker = cls(output_dir)
+        for item in read_jsonl(Path(path)):
+            parsed = parse_invocation(*item) if isinstance(item, tuple) else item
+            if isinstance(parsed, Rejection):
+                log.warning("%s: %s: %s", parsed.locations[0], parsed.reason, parsed.detail)
+                tracker.load_errors.append(parsed)
+            else:
+                tracker.invocations.append(parsed)
+        return tracker
+
+    def get_statistics(self) -> dict[str, Any]:
+        return invocation_statistics(self.invocations)
+
+    def get_tool_success_rates(self) -> dict[str, float]:
+        return {tool: s["success_rate"] for tool, s in self.get_statistics()["per_tool"].items()}
+
+
+def _without_location(invocation: ToolInvocation) -> ToolInvocation:
+    return invocation if invocation.location is None else attrs.evolve(invocation, location=None)
+
+
+async def _invoke(tool: Tool, arguments: dict[str, Any], timeout_s: float) -> tuple[Any, ToolStatus, str | None]:
+    try:
+        if inspect.iscoroutinefunction(tool.invoke):
+            result = await asyncio.wait_for(tool.invoke(arguments), timeout_s)
+        else:
+            result = await asyncio.wait_for(asyncio.to_thread(tool.invoke, arguments), timeout_s)
+    except TimeoutError:
+        return None, ToolStatus.TIMEOUT, f"timeout after {timeout_s:g}s"
+    except Exception as exc:  # a failing tool is what Phase 1 measures
+        return None, ToolStatus.FAILURE, f"{type(exc).__name__}: {exc}"
+    return result, ToolStatus.SUCCESS, None
+
+
+async def run_deepeyesv2_baseline(
+    invocations_per_tool: int = 10,
+    concurrent_tasks: int = 5,
+    tools: Sequence[Tool] | None = None,
+    output_dir: Path | str = Path("logs/deepeyesv2/baseline"),
+    agent_name: str = "BaselineAgent",
+    timeout_s: float = 30.0,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Phase 1: invoke each tool ``invocations_per_tool`` times, at most ``concurrent_tasks`` at
+    once, record every invocation, and return ``{"tracker", "statistics", "log_file"}``.
+
+    ``tools`` defaults to every tool that plugins provide through ``deepeyes_tools``.
+    """
+    if tools is None:
+        from .plugins import get_plugin_manager
+
+        tools = get_plugin_manager().tools()
+    tracker = BaselineTracker(output_dir)
+    rng = random.Random(seed)
+    gate = asyncio.Semaphore(concurrent_tasks)
+    jobs = [(tool, tool.sample_arguments(rng)) for tool in tools for _ in range(invocations_per_tool)]
+
+    async def one(index: int, tool: Tool, arguments: dict[str, Any]) -> None:
+        async with gate:
+            started = time.perf_counter()
+            result, status, error = await _invoke(tool, arguments, timeout_s)
+            tracker.record_invocation(
+                ToolInvocation(
+                    tool_name=tool.name,
+                    agent_name=agent_name,
+                    parameters=arguments,
+                    result=result,
+                    status=status,
+                    error=error,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                    session_id=f"baseline-{index}",
+                )
+            )
+
+    await asyncio.gather(*(one(i, tool, args) for i, (tool, args) in enumerate(jobs)))
+    tracker.close()
+    return {"tracker": tracker, "statistics": tracker.get_statistics(), "log_file": tracker.log_path}

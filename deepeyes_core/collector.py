@@ -1,0 +1,297 @@
+"""Phase 2, step 1: invocations -> trajectories -> quality filter -> task text -> TrainingExample.
+
+Grouping streams. Invocations with a session id are grouped by (agent, session); a group is closed
+once the newest timestamp seen is ``session_timeout_seconds`` past its last call (logs are written
+roughly in time order), so memory holds the open sessions and the kept examples, not the whole log.
+Invocations without a session id are cut, per agent, into sessions at a time gap of more than
+``session_gap_seconds`` or when a session reaches ``max_trajectory_length``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from .baseline import BaselineTracker
+from .components import DifficultyClassifier, SourceItem, TaskDescriber
+from .records import Rejection, ToolInvocation, ToolSpec, TrainingExample, Trajectory
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+_SWEEP_EVERY = 8192
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), "string")
+
+
+def _trajectory_id(agent: str, session: str | None, first: ToolInvocation) -> str:
+    return f"{agent}/{session}" if session is not None else f"{agent}/{first.invocation_id}"
+
+
+def _task_id(trajectory_id: str) -> str:
+    return "task_" + hashlib.blake2b(trajectory_id.encode(), digest_size=8).hexdigest()
+
+
+class ToolCatalogue:
+    """Tool names and argument schemas inferred from the calls seen, per agent."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[str, dict[str, set[str]]] = {}
+        self._agents: dict[str, set[str]] = {}
+        self._declared: dict[str, ToolSpec] = {}
+
+    def observe(self, trajectory: Trajectory) -> None:
+        tools = self._agents.setdefault(trajectory.agent_name, set())
+        for spec in trajectory.tools:
+            self._declared[spec.name] = spec
+        for inv in trajectory.invocations:
+            tools.add(inv.tool_name)
+            schema = self._schemas.setdefault(inv.tool_name, {})
+            for key, value in inv.parameters.items():
+                schema.setdefault(key, set()).add(_json_type(value))
+
+    def spec(self, tool: str) -> ToolSpec:
+        if tool in self._declared:
+            return self._declared[tool]
+        properties = {}
+        for key, types in sorted(self._schemas.get(tool, {}).items()):
+            kinds = sorted(types - {"null"}) or ["null"]
+            properties[key] = {"type": kinds[0] if len(kinds) == 1 else kinds}
+        return ToolSpec(tool, {"type": "object", "properties": properties})
+
+    def for_agent(self, agent: str) -> tuple[ToolSpec, ...]:
+        return tuple(self.spec(tool) for tool in sorted(self._agents.get(agent, ())))
+
+
+@attrs.define
+class _OpenGroup:
+    agent: str
+    session: str | None
+    invocations: list[ToolInvocation]
+
+
+class TrajectoryCollector:
+    """Collects trajectories, keeps those of high quality, and makes validated TrainingExamples.
+
+    The guide's three steps are methods (``collect_trajectories``, ``filter_quality``,
+    ``generate_training_examples``); ``stream_examples`` does all three in one streaming pass, and
+    is what a run uses. Every trajectory dropped is handed to ``on_reject`` with its reason.
+    """
+
+    def __init__(
+        self,
+        quality_threshold: float = 0.90,
+        min_trajectory_length: int = 1,
+        max_trajectory_length: int = 5,
+        *,
+        describer: TaskDescriber | None = None,
+        classifier: DifficultyClassifier | None = None,
+        session_gap_seconds: float = 300.0,
+        session_timeout_seconds: float = 3600.0,
+        describe_batch_size: int = 512,
+        on_reject: Callable[[Rejection], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ):
+        if not 0.0 <= quality_threshold <= 1.0:
+            raise ValueError(f"quality_threshold must be within 0..1, got {quality_threshold}")
+        if not 1 <= min_trajectory_length <= max_trajectory_length:
+            raise ValueError(
+                "need 1 <= min_trajectory_length <= max_trajectory_length, got "
+                f"{min_trajectory_length} and {max_trajectory_length}"
+            )
+        self.quality_threshold = quality_threshold
+        self.min_trajectory_length = min_trajectory_length
+        self.max_trajectory_length = max_trajectory_length
+        self.session_gap_seconds = session_gap_seconds
+        self.session_timeout_seconds = session_timeout_seconds
+        self.describe_batch_size = describe_batch_size
+        if describer is None or classifier is None:
+            from .plugins import get_plugin_manager
+
+            manager = get_plugin_manager()
+            describer = describer or manager.build("task_describer", "template")
+            classifier = classifier or manager.build("difficulty_classifier", "sequence-length")
+        self.describer = describer
+        self.classifier = classifier
+        #: Rejections, kept here when no ``on_reject`` callback takes them (a run writes them to a file).
+        self.rejections: list[Rejection] = []
+        self.on_reject = on_reject or self.rejections.append
+        self.on_progress = on_progress
+        self.catalogue = ToolCatalogue()
+        self.counts: dict[str, int] = {"invocations": 0, "trajectories": 0, "kept": 0, "examples": 0}
+        self.trajectories: list[Trajectory] = []
+        self.filtered: list[Trajectory] = []
+        self.examples: list[TrainingExample] = []
+
+    # -- the guide's three steps -------------------------------------------------------------
+
+    async def collect_trajectories(
+        self, source: BaselineTracker | Iterable[SourceItem]
+    ) -> list[Trajectory]:
+        """Group a tracker's invocations (or a source's items) into trajectories."""
+        items = source.invocations if isinstance(source, BaselineTracker) else source
+        self.trajectories = list(self.iter_trajectories(items))
+        return self.trajectories
+
+    async def filter_quality(self) -> list[Trajectory]:
+        """Keep the collected trajectories whose success rate and length pass the thresholds."""
+        self.filtered = [t for t in self.trajectories if self._passes(t)]
+        return self.filtered
+
+    async def generate_training_examples(self) -> list[TrainingExample]:
+        """Describe, classify and validate each kept trajectory."""
+        examples = []
+        for start in range(0, len(self.filtered), self.describe_batch_size):
+            batch = self.filtered[start : start + self.describe_batch_size]
+            examples.extend(await self._examples(batch))
+        self.examples = self._with_catalogue(examples)
+        return self.examples
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    async def stream_examples(self, items: Iterable[SourceItem]) -> list[TrainingExample]:
+        """Group, filter, describe, classify and validate in one pass; returns the examples."""
+        examples: list[TrainingExample] = []
+        batch: list[Trajectory] = []
+        async for trajectory in self._kept(items):
+            batch.append(trajectory)
+            if len(batch) >= self.describe_batch_size:
+                examples.extend(await self._examples(batch))
+                batch = []
+        if batch:
+            examples.extend(await self._examples(batch))
+        self.examples = self._with_catalogue(examples)
+        return self.examples
+
+    async def _kept(self, items: Iterable[SourceItem]) -> AsyncIterator[Trajectory]:
+        for trajectory in self.iter_trajectories(items):
+            if self._passes(trajectory):
+                yield trajectory
+
+    def iter_trajectories(self, items: Iterable[SourceItem]) -> Iterable[Trajectory]:
+        """Trajectories from a stream of invocations, trajectories and rejections (passed on)."""
+        open_groups: dict[tuple[str, str | None], _OpenGroup] = {}
+        newest = None
+        seen = 0
+        for item in items:
+            seen += 1
+            if self.on_progress is not None and seen % _SWEEP_EVERY == 0:
+                self.on_progress(_SWEEP_EVERY)
+            if isinstance(item, Rejection):
+                self.on_reject(item)
+                continue
+            if isinstance(item, Trajectory):
+                self.counts["invocations"] += len(item.invocations)
+                self.counts["trajectories"] += 1
+                yield item
+                continue
+            self.counts["invocations"] += 1
+            stamp = item.timestamp.timestamp()
+            key = (item.agent_name, item.session_id)
+            group = open_groups.get(key)
+            if item.session_id is None and group is not None:
+                last = group.invocations[-1].timestamp.timestamp()
+                if stamp - last > self.session_gap_seconds or len(group.invocations) >= self.max_trajectory_length:
+                    yield self._close(open_groups.pop(key))
+                    group = None
+            if group is None:
+                group = open_groups[key] = _OpenGroup(item.agent_name, item.session_id, [])
+            group.invocations.append(item)
+            newest = stamp if newest is None or stamp > newest else newest
+            if seen % _SWEEP_EVERY == 0:
+                horizon = newest - self.session_timeout_seconds
+                for stale in [k for k, g in open_groups.items() if g.invocations[-1].timestamp.timestamp() < horizon]:
+                    yield self._close(open_groups.pop(stale))
+        for group in open_groups.values():
+            yield self._close(group)
+        if self.on_progress is not None:
+            self.on_progress(seen % _SWEEP_EVERY)
+
+    def _close(self, group: _OpenGroup) -> Trajectory:
+        self.counts["trajectories"] += 1
+        invocations = tuple(sorted(group.invocations, key=lambda inv: inv.timestamp))
+        return Trajectory(
+            agent_name=group.agent,
+            invocations=invocations,
+            session_id=group.session,
+            trajectory_id=_trajectory_id(group.agent, group.session, invocations[0]),
+        )
+
+    def _passes(self, trajectory: Trajectory) -> bool:
+        length = len(trajectory.invocations)
+        if length < self.min_trajectory_length:
+            reason = "too short"
+            detail = f"{length} calls, minimum {self.min_trajectory_length}"
+        elif length > self.max_trajectory_length:
+            reason = "too long"
+            detail = f"{length} calls, maximum {self.max_trajectory_length}"
+        elif trajectory.success_rate < self.quality_threshold:
+            reason = "below quality threshold"
+            detail = f"success rate {trajectory.success_rate:.2f} < {self.quality_threshold:.2f}"
+        else:
+            self.counts["kept"] += 1
+            return True
+        self.on_reject(Rejection.of_trajectory(trajectory, reason, detail, stage="filter"))
+        return False
+
+    async def _examples(self, batch: Sequence[Trajectory]) -> list[TrainingExample]:
+        descriptions = await self.describer.describe(batch)
+        if len(descriptions) != len(batch):
+            raise RuntimeError(
+                f"task describer {self.describer.name!r} returned {len(descriptions)} answers "
+                f"for {len(batch)} trajectories"
+            )
+        examples = []
+        for trajectory, description in zip(batch, descriptions):
+            if isinstance(description, Rejection):
+                self.on_reject(description)
+                continue
+            example = self._example(trajectory, description)
+            errors = example.validate()
+            if errors:
+                self.on_reject(Rejection.of_trajectory(trajectory, "failed validation", "; ".join(errors), "validate"))
+                continue
+            self.catalogue.observe(trajectory)
+            examples.append(example)
+        self.counts["examples"] += len(examples)
+        return examples
+
+    def _example(self, trajectory: Trajectory, description: str) -> TrainingExample:
+        last = trajectory.invocations[-1]
+        return TrainingExample(
+            task_id=_task_id(trajectory.trajectory_id),
+            task_description=description,
+            tool_sequence=trajectory.tool_sequence,
+            tool_parameters=tuple(inv.parameters for inv in trajectory.invocations),
+            expected_result=_summarise(last.result),
+            success=all(inv.succeeded for inv in trajectory.invocations),
+            difficulty=self.classifier.classify(trajectory),
+            agent=trajectory.agent_name,
+            timestamp=trajectory.invocations[0].timestamp,
+            tools=trajectory.tools,
+            session_id=trajectory.session_id,
+            source=trajectory.source,
+            locations=trajectory.locations,
+        )
+
+    def _with_catalogue(self, examples: list[TrainingExample]) -> list[TrainingExample]:
+        """Give every example without declared tools its agent's inferred catalogue."""
+        per_agent: dict[str, tuple[ToolSpec, ...]] = {}
+        out = []
+        for example in examples:
+            if example.tools:
+                out.append(example)
+                continue
+            if example.agent not in per_agent:
+                per_agent[example.agent] = self.catalogue.for_agent(example.agent)
+            out.append(attrs.evolve(example, tools=per_agent[example.agent]))
+        return out
+
+
+def _summarise(result: Any, limit: int = 200) -> str:
+    text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,159 @@
+"""The component protocols that hooks hand back, and the small records they exchange.
+
+A component is a class with a ``name`` (unique within its kind), a docstring (its first line is shown
+by ``deepeyes plugins``), and an attrs ``Options`` class. deepeyes builds it as ``Component(options)``
+from the config section of that kind; a component with nothing to configure uses :class:`NoOptions`.
+Heavy imports belong inside methods so that listing plugins stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import attrs
+
+from .records import Rejection, ToolInvocation, TrainingExample, Trajectory
+
+#: What a trajectory source yields: invocations (grouped later), whole trajectories, or rejections.
+SourceItem = ToolInvocation | Trajectory | Rejection
+
+#: The model an evaluation asks a backend to answer with.
+ModelRole = Literal["base", "trained"]
+
+KINDS = (
+    "trajectory_source",
+    "task_describer",
+    "difficulty_classifier",
+    "splitter",
+    "exporter",
+    "training_backend",
+)
+
+
+@attrs.frozen(slots=True)
+class NoOptions:
+    """Options of a component that has none."""
+
+
+@runtime_checkable
+class Component(Protocol):
+    name: ClassVar[str]
+    Options: ClassVar[type]
+
+
+class TrajectorySource(Component, Protocol):
+    """Reads logs. Streams: yields items as it reads, holding no more than a record (or a trace)."""
+
+    def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]: ...
+
+
+class TaskDescriber(Component, Protocol):
+    """Writes the natural-language task of each trajectory (what a user would have asked)."""
+
+    async def describe(self, trajectories: Sequence[Trajectory]) -> list[str | Rejection]:
+        """One answer per trajectory, in order: the task text, or why there is none."""
+        ...
+
+
+class DifficultyClassifier(Component, Protocol):
+    """Labels a trajectory 'easy', 'medium' or 'hard'."""
+
+    def classify(self, trajectory: Trajectory) -> str: ...
+
+
+@attrs.frozen(slots=True)
+class SplitRatios:
+    train: float = 0.70
+    val: float = 0.15
+    test: float = 0.15
+    seed: int = 42
+
+
+class Splitter(Component, Protocol):
+    """Assigns each example to exactly one of train, val and test."""
+
+    def split(
+        self, examples: Sequence[TrainingExample], ratios: SplitRatios
+    ) -> dict[str, list[TrainingExample]]: ...
+
+
+class Exporter(Component, Protocol):
+    """Writes the splits in one training format. Validates every record against the format's
+    documented rules before anything is written, and writes atomically."""
+
+    def export(
+        self, splits: Mapping[str, Sequence[TrainingExample]], output_dir: Path, prompt_layout: str
+    ) -> dict[str, Path]: ...
+
+
+@attrs.frozen(slots=True)
+class TrainingSettings:
+    """The trainer's settings, as the guide names them, handed to every backend."""
+
+    model_id: str
+    epochs: int = 3
+    learning_rate: float = 0.001
+    batch_size: int = 8
+    seed: int = 42
+    prompt_layout: str = "catalogue"
+
+
+@attrs.frozen(slots=True)
+class EpochMetrics:
+    epoch: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+    train_token_accuracy: float | None = None
+    val_token_accuracy: float | None = None
+    #: Backends that select rather than fit (in-context adaptation) report a validation score.
+    val_score: float | None = None
+
+
+@attrs.frozen(slots=True)
+class TrainingRun:
+    """What a backend's training did. ``trained`` is False when nothing was trained, with a reason."""
+
+    backend: str
+    trained: bool
+    reason: str = ""
+    epochs: tuple[EpochMetrics, ...] = ()
+    total_steps: int | None = None
+    total_tokens: int | None = None
+    wall_time_s: float | None = None
+    artifact: str | None = None
+    device: str | None = None
+    #: Settings the backend did not use, e.g. ``{"learning_rate": "not applicable"}``.
+    not_applicable: dict[str, str] = attrs.field(factory=dict)
+    library_versions: dict[str, str] = attrs.field(factory=dict)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+class TrainingBackend(Component, Protocol):
+    """Trains (or adapts) a model on the train split, and answers prompts with the base model or
+    the trained one so the evaluator can measure both on the same held-out prompts."""
+
+    async def train(
+        self,
+        train: Sequence[TrainingExample],
+        val: Sequence[TrainingExample],
+        settings: TrainingSettings,
+        workdir: Path,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TrainingRun: ...
+
+    async def generate(self, model: ModelRole, prompts: Sequence[str]) -> list[str] | None:
+        """Completions for the prompts, in order; None when this backend cannot answer (nothing
+        was trained, or it has no model), which evaluation reports as "not measured"."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class Tool:
+    """A tool Phase 1 can invoke: an async callable plus a way to make realistic arguments."""
+
+    name: str
+    invoke: Callable[[dict[str, Any]], Any]
+    sample_arguments: Callable[[Any], dict[str, Any]]
+    description: str = ""

@@ -1,0 +1,42 @@
+"""Typed errors. Each names what went wrong and where, so a user can fix it without reading our code."""
+
+from __future__ import annotations
+
+
+class DeepeyesError(Exception):
+    """Base class of every error deepeyes raises on purpose."""
+
+
+class ConfigError(DeepeyesError):
+    """A configuration file or a component's options are wrong."""
+
+
+class PluginError(DeepeyesError):
+    """A plugin could not be loaded, or two plugins claim the same component."""
+
+
+class UnknownComponentError(PluginError):
+    """No component of that kind has that name."""
+
+
+class MissingExtraError(PluginError):
+    """A component needs an optional dependency that is not installed."""
+
+    def __init__(self, component: str, extra: str, missing: str):
+        super().__init__(
+            f"{component} needs the optional dependency {missing!r}: "
+            f"pip install 'deepeyes[{extra}]'"
+        )
+        self.extra = extra
+
+
+class InputError(DeepeyesError):
+    """An input file or record cannot be used. The message names file, line and field."""
+
+
+class DatasetError(DeepeyesError):
+    """A dataset cannot be split or exported as asked (ratios, sizes)."""
+
+
+class LeakError(DeepeyesError):
+    """An evaluation prompt contains its own answer."""

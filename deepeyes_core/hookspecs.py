@@ -1,0 +1,220 @@
+"""Hook specifications: what a deepeyes plugin can implement.
+
+A plugin is a module (or object) with functions decorated by :data:`hookimpl` and named as below.
+Component hooks are called once at start-up, by every plugin that implements them; each returns the
+component classes the plugin provides. Run-event hooks are called as a run goes on, 1:N, by every
+plugin that implements them; their return values are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from .components import (
+    DifficultyClassifier,
+    Exporter,
+    Splitter,
+    TaskDescriber,
+    Tool,
+    TrainingBackend,
+    TrajectorySource,
+)
+
+hookspec = pluggy.HookspecMarker("deepeyes")
+hookimpl = pluggy.HookimplMarker("deepeyes")
+
+
+@hookspec
+def deepeyes_trajectory_sources() -> Iterable[type[TrajectorySource]]:
+    """Return the trajectory source classes this plugin provides.
+
+    Called once when the plugin manager loads. A source reads log files and yields
+    ``ToolInvocation``s (deepeyes groups them into trajectories), whole ``Trajectory``s, or
+    ``Rejection``s for records it cannot use. Example::
+
+        import attrs
+        from deepeyes_core import NoOptions, ToolInvocation, hookimpl, read_jsonl
+
+        class CsvLogSource:
+            \"\"\"Tool calls from our CSV audit log.\"\"\"
+            name = "audit-csv"
+
+            @attrs.frozen
+            class Options:
+                delimiter: str = ","
+
+            def __init__(self, options):
+                self.options = options
+
+            def read(self, paths):
+                for path in paths:
+                    ...  # yield ToolInvocation(...) per row, Rejection(...) per bad row
+
+        @hookimpl
+        def deepeyes_trajectory_sources():
+            yield CsvLogSource
+    """
+
+
+@hookspec
+def deepeyes_task_describers() -> Iterable[type[TaskDescriber]]:
+    """Return the task-description generator classes this plugin provides.
+
+    Called once when the plugin manager loads. A describer's ``async describe(trajectories)``
+    returns, for each trajectory in order, the natural-language task (the request a user would
+    have made, naming every argument value the calls need) or a ``Rejection``. Example::
+
+        class ShoutingDescriber:
+            \"\"\"Names the tools, loudly.\"\"\"
+            name = "shouting"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            async def describe(self, trajectories):
+                return [" THEN ".join(t.tool_sequence).upper() for t in trajectories]
+
+        @hookimpl
+        def deepeyes_task_describers():
+            return [ShoutingDescriber]
+    """
+
+
+@hookspec
+def deepeyes_difficulty_classifiers() -> Iterable[type[DifficultyClassifier]]:
+    """Return the difficulty classifier classes this plugin provides.
+
+    Called once when the plugin manager loads. ``classify(trajectory)`` returns "easy",
+    "medium" or "hard". Example::
+
+        class ByDistinctTools:
+            \"\"\"Hard when three or more different tools are involved.\"\"\"
+            name = "distinct"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            def classify(self, trajectory):
+                n = len(set(trajectory.tool_sequence))
+                return "easy" if n == 1 else "medium" if n == 2 else "hard"
+
+        @hookimpl
+        def deepeyes_difficulty_classifiers():
+            return [ByDistinctTools]
+    """
+
+
+@hookspec
+def deepeyes_splitters() -> Iterable[type[Splitter]]:
+    """Return the splitter classes this plugin provides.
+
+    Called once when the plugin manager loads. ``split(examples, ratios)`` returns
+    ``{"train": [...], "val": [...], "test": [...]}`` holding every example exactly once,
+    deterministic for ``ratios.seed``. Example::
+
+        class FirstComeSplitter:
+            \"\"\"The first examples train, the last ones test.\"\"\"
+            name = "first-come"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            def split(self, examples, ratios):
+                a = int(len(examples) * ratios.train)
+                b = a + int(len(examples) * ratios.val)
+                return {"train": list(examples[:a]), "val": list(examples[a:b]),
+                        "test": list(examples[b:])}
+
+        @hookimpl
+        def deepeyes_splitters():
+            return [FirstComeSplitter]
+    """
+
+
+@hookspec
+def deepeyes_exporters() -> Iterable[type[Exporter]]:
+    """Return the exporter classes this plugin provides.
+
+    Called once when the plugin manager loads. ``export(splits, output_dir, prompt_layout)``
+    validates every record against the format's rules, writes the files atomically (see
+    ``deepeyes_core.atomic_jsonl``), and returns ``{split: path}``. Example::
+
+        class CsvExporter:
+            \"\"\"prompt,completion CSV files.\"\"\"
+            name = "csv"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            def export(self, splits, output_dir, prompt_layout):
+                ...  # one file per split under output_dir / "csv"
+
+        @hookimpl
+        def deepeyes_exporters():
+            return [CsvExporter]
+    """
+
+
+@hookspec
+def deepeyes_training_backends() -> Iterable[type[TrainingBackend]]:
+    """Return the training backend classes this plugin provides.
+
+    Called once when the plugin manager loads. ``async train(train, val, settings, workdir)``
+    returns a ``TrainingRun``; ``async generate(model, prompts)`` answers prompts with the
+    "base" or the "trained" model, or returns None when it cannot (evaluation then reports
+    "not measured"). Example::
+
+        class EchoBackend:
+            \"\"\"Trains nothing and answers nothing.\"\"\"
+            name = "echo"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            async def train(self, train, val, settings, workdir, progress=None):
+                return TrainingRun(backend=self.name, trained=False, reason="echo trains nothing")
+
+            async def generate(self, model, prompts):
+                return None
+
+        @hookimpl
+        def deepeyes_training_backends():
+            return [EchoBackend]
+    """
+
+
+@hookspec
+def deepeyes_tools() -> Iterable[Tool]:
+    """Return the tools Phase 1 (``run_deepeyesv2_baseline``) can invoke.
+
+    Called when a baseline run starts without an explicit tool list. Example::
+
+        @hookimpl
+        def deepeyes_tools():
+            yield Tool(name="upper", invoke=lambda args: args["text"].upper(),
+                       sample_arguments=lambda rng: {"text": rng.choice(["a", "b"])})
+    """
+
+
+@hookspec
+def deepeyes_stage_started(stage: str, context: dict[str, Any]) -> None:
+    """Called when a pipeline stage starts ("read", "collect", "describe", "split", "export",
+    "train", "evaluate", "report"). ``context`` holds the run's output directory and config."""
+
+
+@hookspec
+def deepeyes_stage_finished(stage: str, context: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Called when a pipeline stage ends, with a summary of what it did (counts, seconds)."""
+
+
+@hookspec
+def deepeyes_run_finished(report: dict[str, Any]) -> None:
+    """Called once at the end of a run with the training report (the JSON that was written)."""

@@ -1,0 +1,121 @@
+"""Files in and out: atomic writes, JSONL reading with locations, and the rejects log."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from .errors import InputError
+from .records import Location, Rejection, converter
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write to a temporary file beside ``path`` and rename it into place on success, so a crash
+    never leaves a half-written file that looks whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_jsonl(path: Path | str, rows: Iterable[Any]) -> int:
+    """Write ``rows`` (plain data or records) as JSON Lines, atomically. Returns the row count."""
+    count = 0
+    with atomic_write(path) as handle:
+        for row in rows:
+            handle.write(orjson.dumps(converter.unstructure(row)))
+            handle.write(b"\n")
+            count += 1
+    return count
+
+
+def atomic_json(path: Path | str, data: Any) -> None:
+    with atomic_write(path) as handle:
+        handle.write(orjson.dumps(converter.unstructure(data), option=orjson.OPT_INDENT_2))
+
+
+def expand_paths(patterns: Sequence[str | Path], base: Path | None = None) -> list[Path]:
+    """Files named by paths and globs (``logs/**/*.jsonl``), sorted; a pattern matching nothing
+    is an InputError."""
+    found: list[Path] = []
+    for pattern in patterns:
+        text = str(pattern)
+        if base is not None and not os.path.isabs(text):
+            text = str(base / text)
+        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        matches = [m for m in matches if os.path.isfile(m)]
+        if not matches:
+            raise InputError(f"{pattern}: no such file")
+        found.extend(Path(m) for m in matches)
+    return found
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
+    """Each line of a JSON Lines file, parsed, with its location; a line that is not JSON becomes
+    a Rejection naming file and line (a torn last line after a crash included). Blank lines are
+    skipped. Streams: memory does not grow with the file."""
+    name = str(path)
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield Location(name, number), orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                torn = not line.endswith(b"\n")
+                yield Rejection(
+                    "torn last line" if torn else "malformed JSON",
+                    f"{exc}",
+                    (Location(name, number),),
+                    stage="read",
+                )
+
+
+class RejectsLog:
+    """``rejects.jsonl``: one line per rejection, written as the run goes, with counts per reason.
+
+    Written to a temporary name and renamed on close, like every output file.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.counts: dict[str, int] = {}
+        self.records: dict[str, int] = {}
+        self._context = atomic_write(path)
+        self._handle = self._context.__enter__()
+
+    def add(self, rejection: Rejection) -> None:
+        self.counts[rejection.reason] = self.counts.get(rejection.reason, 0) + 1
+        self.records[rejection.reason] = self.records.get(rejection.reason, 0) + rejection.records
+        self._handle.write(orjson.dumps(converter.unstructure(rejection)))
+        self._handle.write(b"\n")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._context.__exit__(None, None, None)
+            self._handle = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "total": sum(self.counts.values()),
+            "records": sum(self.records.values()),
+            "by_reason": dict(sorted(self.counts.items())),
+            "records_by_reason": dict(sorted(self.records.items())),
+        }

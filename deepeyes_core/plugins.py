@@ -1,0 +1,230 @@
+"""The plugin manager: built-in plugins first, then the ``deepeyes`` entry-point group.
+
+``DEEPEYES_LOAD_PLUGINS`` (as ``LLM_LOAD_PLUGINS`` in simonw/llm) is an allow-list: unset loads every
+installed plugin; a comma-separated list of distribution names loads only those; an empty string
+runs with the built-ins alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+import pluggy
+
+from . import hookspecs
+from .components import KINDS, NoOptions, Tool
+from .errors import ConfigError, PluginError, UnknownComponentError
+from .records import converter
+
+log = logging.getLogger(__name__)
+
+#: Built-in plugin modules, registered before any entry point, in this order.
+BUILTIN_PLUGINS = (
+    "deepeyes_builtin",
+    "deepeyes_anthropic",
+    "deepeyes_openai",
+    "deepeyes_otel",
+    "deepeyes_trl",
+)
+
+ENTRY_POINT_GROUP = "deepeyes"
+_HOOKS = {kind: f"deepeyes_{kind}s" for kind in KINDS}
+_HOOKS["task_describer"] = "deepeyes_task_describers"
+_options_converter = converter.copy(forbid_extra_keys=True)
+
+
+@attrs.frozen(slots=True)
+class Distribution:
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+@attrs.frozen(slots=True)
+class ComponentInfo:
+    """A component class, its kind and name, and the distribution that provided it."""
+
+    kind: str
+    name: str
+    cls: type
+    distribution: Distribution
+    plugin: str
+
+    @property
+    def summary(self) -> str:
+        doc = (self.cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    def option_defaults(self) -> dict[str, Any]:
+        """Each option with its default (``"<required>"`` where it has none)."""
+        options = getattr(self.cls, "Options", NoOptions)
+        out = {}
+        for field in attrs.fields(options):
+            if field.default is attrs.NOTHING:
+                out[field.name] = "<required>"
+            elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                out[field.name] = field.default.factory()
+            else:
+                out[field.name] = field.default
+        return out
+
+
+@attrs.frozen(slots=True)
+class LoadFailure:
+    """An entry point that could not be loaded, and why."""
+
+    entry_point: str
+    distribution: Distribution
+    error: str
+
+
+def _own_distribution() -> Distribution:
+    try:
+        return Distribution("deepeyes", importlib.metadata.version("deepeyes"))
+    except importlib.metadata.PackageNotFoundError:
+        return Distribution("deepeyes", "0+unknown")
+
+
+class PluginManager:
+    """Loads plugins and answers which components exist.
+
+    ``strict=True`` raises on a plugin that fails to load instead of reporting and skipping it.
+    ``load_entry_points=False`` (or ``DEEPEYES_LOAD_PLUGINS=""``) runs with the built-ins alone.
+    """
+
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        load_entry_points: bool = True,
+        builtins: Iterable[str] = BUILTIN_PLUGINS,
+        extra_plugins: Iterable[Any] = (),
+    ):
+        self.pm = pluggy.PluginManager("deepeyes")
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: list[LoadFailure] = []
+        self._provider: dict[int, tuple[Distribution, str]] = {}
+        own = _own_distribution()
+        for module_name in builtins:
+            self._register(importlib.import_module(module_name), own, module_name)
+        for plugin in extra_plugins:
+            self._register(plugin, own, getattr(plugin, "__name__", repr(plugin)))
+        if load_entry_points:
+            self._load_entry_points(strict)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"a plugin implements a hook deepeyes does not define: {exc}") from exc
+        self._cache: dict[str, dict[str, ComponentInfo]] = {}
+
+    def _register(self, plugin: Any, distribution: Distribution, name: str) -> None:
+        self.pm.register(plugin, name=name)
+        self._provider[id(plugin)] = (distribution, name)
+
+    def _load_entry_points(self, strict: bool) -> None:
+        allowed = os.environ.get("DEEPEYES_LOAD_PLUGINS")
+        allow = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = Distribution(ep.dist.name, ep.dist.version) if ep.dist else Distribution("?", "?")
+            if allow is not None and dist.name not in allow:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+                self._register(plugin, dist, ep.name)
+            except Exception as exc:  # a broken third-party plugin must not break the rest
+                failure = LoadFailure(f"{ep.name} = {ep.value}", dist, f"{type(exc).__name__}: {exc}")
+                if strict:
+                    raise PluginError(
+                        f"plugin {failure.entry_point} from {dist} failed to load: {failure.error}"
+                    ) from exc
+                log.warning("skipping plugin %s from %s: %s", failure.entry_point, dist, failure.error)
+                self.failures.append(failure)
+
+    @property
+    def hook(self):
+        """The hook relay, for run events: ``manager.hook.deepeyes_stage_started(...)``."""
+        return self.pm.hook
+
+    def components(self, kind: str) -> dict[str, ComponentInfo]:
+        """Every component of ``kind`` by name. Two with one name: a PluginError naming every provider."""
+        if kind in self._cache:
+            return self._cache[kind]
+        if kind not in _HOOKS:
+            raise ValueError(f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}")
+        found: dict[str, list[ComponentInfo]] = {}
+        caller = getattr(self.pm.hook, _HOOKS[kind])
+        for impl in reversed(caller.get_hookimpls()):
+            distribution, plugin_name = self._provider[id(impl.plugin)]
+            for cls in impl.function() or ():
+                info = ComponentInfo(kind, cls.name, cls, distribution, plugin_name)
+                found.setdefault(cls.name, []).append(info)
+        clashes = {name: infos for name, infos in found.items() if len(infos) > 1}
+        if clashes:
+            lines = [
+                f"{kind} {name!r} is provided by "
+                + " and ".join(f"{i.distribution} (plugin {i.plugin})" for i in infos)
+                for name, infos in clashes.items()
+            ]
+            raise PluginError("; ".join(lines) + ". Uninstall one, or rename its component.")
+        self._cache[kind] = {name: infos[0] for name, infos in found.items()}
+        return self._cache[kind]
+
+    def get(self, kind: str, name: str) -> ComponentInfo:
+        available = self.components(kind)
+        if name not in available:
+            known = ", ".join(sorted(available)) or "none"
+            raise UnknownComponentError(
+                f"no {kind.replace('_', ' ')} named {name!r}; available: {known}"
+            )
+        return available[name]
+
+    def build(self, kind: str, name: str, options: Mapping[str, Any] | None = None) -> Any:
+        """Instantiate a component with options structured into its ``Options`` class.
+
+        A wrong, unknown or missing option is a ConfigError naming the component and the field.
+        """
+        info = self.get(kind, name)
+        options_cls = getattr(info.cls, "Options", NoOptions)
+        try:
+            structured = _options_converter.structure(dict(options or {}), options_cls)
+        except cattrs.BaseValidationError as exc:
+            problems = "; ".join(cattrs.transform_error(exc, path=f"{kind} {name!r} option"))
+            raise ConfigError(problems) from exc
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{kind} {name!r}: {exc}") from exc
+        return info.cls(structured)
+
+    def tools(self) -> list[Tool]:
+        return [tool for tools in self.pm.hook.deepeyes_tools() for tool in tools]
+
+    def describe(self) -> list[ComponentInfo]:
+        """Every component of every kind, for ``deepeyes plugins``."""
+        return [info for kind in KINDS for _, info in sorted(self.components(kind).items())]
+
+
+_default: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide manager, loaded on first use."""
+    global _default
+    if _default is None:
+        _default = PluginManager()
+    return _default
+
+
+def reset_plugin_manager() -> None:
+    """Forget the process-wide manager (tests, or after installing a plugin)."""
+    global _default
+    _default = None

@@ -1,0 +1,324 @@
+"""The records that flow through a run, and the one cattrs converter for all JSON in and out.
+
+Records are attrs classes, frozen and slotted. JSON goes through :data:`converter` only:
+``converter.structure(obj, ToolInvocation)``, ``converter.unstructure(example)``,
+``converter.dumps(...)``/``converter.loads(...)`` (orjson underneath).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import orjson
+from cattrs.preconf.orjson import make_converter
+
+#: Difficulty levels, easiest first.
+DIFFICULTIES = ("easy", "medium", "hard")
+
+#: Split names, in the order they are written.
+SPLITS = ("train", "val", "test")
+
+
+class ToolStatus(str, enum.Enum):
+    """How a tool invocation ended. Reading is case-insensitive ("SUCCESS" == "success")."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@attrs.frozen(slots=True)
+class Location:
+    """Where a record came from: a file and a line, or a span of a trace."""
+
+    file: str
+    line: int | None = None
+    span_id: str | None = None
+
+    def __str__(self) -> str:
+        if self.span_id is not None:
+            return f"{self.file}: span {self.span_id}"
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+@attrs.frozen(slots=True)
+class ToolInvocation:
+    """One call of one tool by one agent, as Phase 1 logs it (the guide's fields, plus ids and time)."""
+
+    tool_name: str
+    agent_name: str
+    parameters: dict[str, Any] = attrs.field(factory=dict)
+    result: Any = None
+    status: ToolStatus = ToolStatus.SUCCESS
+    latency_ms: float = 0.0
+    timestamp: datetime = attrs.field(factory=_utcnow)
+    error: str | None = None
+    session_id: str | None = None
+    invocation_id: str = attrs.field(factory=_new_id)
+    location: Location | None = attrs.field(default=None, eq=False)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is ToolStatus.SUCCESS
+
+
+@attrs.frozen(slots=True)
+class ToolSpec:
+    """A tool as a model sees it: a name and a JSON Schema of its arguments."""
+
+    name: str
+    parameters: dict[str, Any] = attrs.field(factory=lambda: {"type": "object", "properties": {}})
+    description: str = ""
+
+    def signature(self) -> str:
+        """``name(arg: type, ...)``, the compact line used in prompt catalogues."""
+        props = self.parameters.get("properties", {})
+        args = ", ".join(f"{key}: {schema.get('type', 'any')}" for key, schema in props.items())
+        return f"{self.name}({args})"
+
+
+@attrs.frozen(slots=True)
+class ToolCall:
+    """A tool name with its arguments: one step of a completion or of a model's answer."""
+
+    name: str
+    arguments: dict[str, Any] = attrs.field(factory=dict)
+
+    def render(self) -> str:
+        """``name({"key": value})`` with JSON arguments, the layout completions use."""
+        return f"{self.name}({json.dumps(self.arguments, ensure_ascii=False)})"
+
+
+@attrs.frozen(slots=True)
+class Trajectory:
+    """The invocations of one agent session (or trace, or conversation), in order."""
+
+    agent_name: str
+    invocations: tuple[ToolInvocation, ...]
+    session_id: str | None = None
+    trajectory_id: str = attrs.field(factory=_new_id)
+    #: The user's own request, where the log has one (chat transcripts, traces).
+    user_request: str | None = None
+    #: Tool definitions the source declared (Claude / OpenAI ``tools``); empty: inferred from logs.
+    tools: tuple[ToolSpec, ...] = ()
+    source: str = "baseline"
+
+    @property
+    def success_rate(self) -> float:
+        if not self.invocations:
+            return 0.0
+        return sum(inv.succeeded for inv in self.invocations) / len(self.invocations)
+
+    @property
+    def tool_sequence(self) -> tuple[str, ...]:
+        return tuple(inv.tool_name for inv in self.invocations)
+
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tuple(ToolCall(inv.tool_name, inv.parameters) for inv in self.invocations)
+
+    @property
+    def locations(self) -> tuple[Location, ...]:
+        return tuple(inv.location for inv in self.invocations if inv.location is not None)
+
+
+@attrs.frozen(slots=True)
+class Rejection:
+    """A record that did not become a training example, with where it came from and why."""
+
+    reason: str
+    detail: str = ""
+    locations: tuple[Location, ...] = ()
+    #: How many input records (invocations, spans, messages) this rejection accounts for.
+    records: int = 1
+    stage: str = ""
+
+    @classmethod
+    def of_trajectory(cls, trajectory: Trajectory, reason: str, detail: str = "", stage: str = "") -> Rejection:
+        return cls(reason, detail, trajectory.locations, len(trajectory.invocations), stage)
+
+
+PROMPT_LAYOUTS = ("catalogue", "task", "guide")
+
+_INSTRUCTION = "Based on the task description and available tools, generate the correct tool invocation sequence."
+_GUIDE_INSTRUCTION = (
+    "Based on the task description and required tools, generate the correct tool invocation sequence."
+)
+#: The system text shared by every training record; it carries the prompt-cache hint.
+SYSTEM_PROMPT = (
+    "You are an agent that completes tasks by invoking tools. Answer with the tool invocation "
+    "sequence only, one numbered call per line, as name({json arguments})."
+)
+
+
+@attrs.frozen(slots=True)
+class TrainingExample:
+    """One supervised example: a task, and the tool calls that did it (the guide's TrainingExample)."""
+
+    task_id: str
+    task_description: str
+    tool_sequence: tuple[str, ...]
+    tool_parameters: tuple[dict[str, Any], ...]
+    expected_result: str = ""
+    success: bool = True
+    difficulty: str = "easy"
+    agent: str = ""
+    timestamp: datetime = attrs.field(factory=_utcnow)
+    #: Tools the model may choose from (names and argument schemas), shown in the default prompt.
+    tools: tuple[ToolSpec, ...] = ()
+    session_id: str | None = None
+    source: str = "baseline"
+    locations: tuple[Location, ...] = attrs.field(default=(), eq=False)
+
+    @property
+    def sequence_length(self) -> int:
+        return len(self.tool_sequence)
+
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tuple(ToolCall(n, p) for n, p in zip(self.tool_sequence, self.tool_parameters))
+
+    def validate(self) -> list[str]:
+        """Every integrity problem of this example, as sentences; empty when it is sound."""
+        errors = []
+        if not self.task_id:
+            errors.append("task_id is empty")
+        if not self.task_description.strip():
+            errors.append("task_description is empty")
+        if not self.tool_sequence:
+            errors.append("tool_sequence is empty")
+        if len(self.tool_parameters) != len(self.tool_sequence):
+            errors.append(
+                f"tool_parameters has {len(self.tool_parameters)} entries for "
+                f"{len(self.tool_sequence)} tools"
+            )
+        for i, name in enumerate(self.tool_sequence):
+            if not isinstance(name, str) or not name:
+                errors.append(f"tool_sequence[{i}] is not a tool name")
+        for i, params in enumerate(self.tool_parameters):
+            if not isinstance(params, dict):
+                errors.append(f"tool_parameters[{i}] is not an object")
+                continue
+            try:
+                orjson.dumps(params)
+            except TypeError as exc:
+                errors.append(f"tool_parameters[{i}] is not JSON: {exc}")
+        if self.difficulty not in DIFFICULTIES:
+            errors.append(f"difficulty {self.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
+        return errors
+
+    def prompt(self, layout: str = "catalogue") -> str:
+        """The model's input. ``catalogue`` (default): task and tools; ``task``: task only;
+        ``guide``: the guide's layout, which repeats the answer (kept for compatibility only)."""
+        if layout == "guide":
+            return (
+                f"Task: {self.task_description}\n\nRequired tool sequence:\n{self._numbered_calls()}\n\n"
+                f"Expected result: {self.expected_result}\n\n{_GUIDE_INSTRUCTION}"
+            )
+        if layout == "task":
+            return f"Task: {self.task_description}\n\n{_INSTRUCTION}"
+        if layout == "catalogue":
+            catalogue = "\n".join(f"- {tool.signature()}" for tool in self.tools)
+            return f"Task: {self.task_description}\n\nAvailable tools:\n{catalogue}\n\n{_INSTRUCTION}"
+        raise ValueError(f"unknown prompt layout {layout!r}; choose one of {', '.join(PROMPT_LAYOUTS)}")
+
+    def completion(self) -> str:
+        """The target output: the numbered call sequence (the guide's completion)."""
+        return f"Tool Invocation Sequence:\n{self._numbered_calls()}"
+
+    def _numbered_calls(self) -> str:
+        return "\n".join(f"{i}. {call.render()}" for i, call in enumerate(self.calls, 1))
+
+    def metadata(self) -> dict[str, Any]:
+        """The guide's metadata block, plus the session and provenance."""
+        return {
+            "tool_sequence": list(self.tool_sequence),
+            "difficulty": self.difficulty,
+            "agent": self.agent,
+            "success": self.success,
+            "timestamp": self.timestamp.isoformat(),
+            "session_id": self.session_id,
+            "source": self.source,
+            "provenance": [str(loc) for loc in self.locations],
+        }
+
+    def to_dict(self, layout: str = "catalogue") -> dict[str, Any]:
+        """The guide's JSONL record: task_id, prompt, completion, metadata."""
+        return {
+            "task_id": self.task_id,
+            "prompt": self.prompt(layout),
+            "completion": self.completion(),
+            "metadata": self.metadata(),
+        }
+
+    def to_training_format(self, layout: str = "catalogue") -> dict[str, Any]:
+        """A Claude Messages request body: the shared system block carries a ``cache_control``
+        hint so every request after the first reads it from the prompt cache."""
+        return {
+            "system": [
+                {"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
+            ],
+            "messages": [
+                {"role": "user", "content": self.prompt(layout)},
+                {"role": "assistant", "content": self.completion()},
+            ],
+            "metadata": self.metadata(),
+        }
+
+
+def _make_converter():
+    conv = make_converter()
+
+    def structure_datetime(value: Any, _: type) -> datetime:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, timezone.utc)
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+        else:
+            raise TypeError(f"expected an ISO 8601 string or epoch seconds, got {type(value).__name__}")
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+    def structure_status(value: Any, _: type) -> ToolStatus:
+        if isinstance(value, ToolStatus):
+            return value
+        if not isinstance(value, str):
+            raise TypeError(f"expected a status string, got {type(value).__name__}")
+        return ToolStatus(value.lower())
+
+    def structure_object(value: Any, _: type) -> dict:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        return dict(value)
+
+    conv.register_structure_hook(datetime, structure_datetime)
+    conv.register_structure_hook(ToolStatus, structure_status)
+    conv.register_structure_hook(dict[str, Any], structure_object)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    return conv
+
+
+#: The one converter for all JSON in and out of deepeyes (orjson underneath). Log records may carry
+#: fields we do not model; they are ignored. Configuration uses a strict copy (see config.py).
+converter = _make_converter()
+
+
+def dumps(obj: Any) -> bytes:
+    """Record (or plain data) to JSON bytes, through :data:`converter`."""
+    return orjson.dumps(converter.unstructure(obj))
