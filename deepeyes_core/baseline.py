@@ -23,21 +23,35 @@ from .records import Location, Rejection, ToolInvocation, ToolStatus, converter
 
 log = logging.getLogger(__name__)
 
+#: The hot path of reading logs: the one converter without per-field error detail (about twice as
+#: fast). A record it refuses is structured again by :data:`converter` to name the field.
+_fast = converter.copy(detailed_validation=False)
+
 LOG_FILE_NAME = "invocations.jsonl"
 
 
 def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:
-    """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field."""
+    """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field.
+
+    A record without an ``invocation_id`` gets its location (``file:line``) as one.
+    """
     if not isinstance(obj, dict):
         return Rejection("malformed record", f"expected a JSON object, got {type(obj).__name__}", (location,), stage="read")
+    obj["location"] = location
+    if "invocation_id" not in obj:
+        obj["invocation_id"] = f"{location.file}:{location.line}"
     try:
-        invocation = converter.structure(obj, ToolInvocation)
+        return _fast.structure(obj, ToolInvocation)
+    except Exception:  # structure again with field-level detail, for the message
+        pass
+    try:
+        converter.structure(obj, ToolInvocation)
     except cattrs.BaseValidationError as exc:
         problems = "; ".join(cattrs.transform_error(exc, path="field"))
         return Rejection("malformed record", problems, (location,), stage="read")
     except (TypeError, ValueError) as exc:
         return Rejection("malformed record", str(exc), (location,), stage="read")
-    return attrs.evolve(invocation, location=location)
+    raise AssertionError("unreachable: the detailed converter accepted what the fast one refused")
 
 
 def _percentile(sorted_values: Sequence[float], pct: float) -> float:

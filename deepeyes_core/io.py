@@ -99,18 +99,25 @@ class RejectsLog:
         self.counts: dict[str, int] = {}
         self.records: dict[str, int] = {}
         self._context = atomic_write(path)
-        self._handle = self._context.__enter__()
+        self._handle: IO[bytes] | None = None
+        self._closed = False
 
     def add(self, rejection: Rejection) -> None:
+        if self._handle is None:
+            self._handle = self._context.__enter__()
         self.counts[rejection.reason] = self.counts.get(rejection.reason, 0) + 1
         self.records[rejection.reason] = self.records.get(rejection.reason, 0) + rejection.records
         self._handle.write(orjson.dumps(converter.unstructure(rejection)))
         self._handle.write(b"\n")
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._context.__exit__(None, None, None)
-            self._handle = None
+        """Move the file into place (an empty file when nothing was rejected)."""
+        if self._closed:
+            return
+        if self._handle is None:
+            self._handle = self._context.__enter__()
+        self._context.__exit__(None, None, None)
+        self._closed = True
 
     def summary(self) -> dict[str, Any]:
         return {

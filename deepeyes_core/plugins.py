@@ -26,13 +26,7 @@ from .records import converter
 log = logging.getLogger(__name__)
 
 #: Built-in plugin modules, registered before any entry point, in this order.
-BUILTIN_PLUGINS = (
-    "deepeyes_builtin",
-    "deepeyes_anthropic",
-    "deepeyes_openai",
-    "deepeyes_otel",
-    "deepeyes_trl",
-)
+BUILTIN_PLUGINS = ("deepeyes_builtin",)
 
 ENTRY_POINT_GROUP = "deepeyes"
 _HOOKS = {kind: f"deepeyes_{kind}s" for kind in KINDS}

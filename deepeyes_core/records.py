@@ -166,6 +166,21 @@ SYSTEM_PROMPT = (
 )
 
 
+_catalogue_cache: dict[int, tuple[tuple[ToolSpec, ...], str]] = {}
+
+
+def _catalogue_text(tools: tuple[ToolSpec, ...]) -> str:
+    """The prompt's tool list. Examples of one agent share one tuple, so it is rendered once."""
+    cached = _catalogue_cache.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    text = "\n".join(f"- {tool.signature()}" for tool in tools)
+    if len(_catalogue_cache) > 4096:
+        _catalogue_cache.clear()
+    _catalogue_cache[id(tools)] = (tools, text)
+    return text
+
+
 @attrs.frozen(slots=True)
 class TrainingExample:
     """One supervised example: a task, and the tool calls that did it (the guide's TrainingExample)."""
@@ -233,7 +248,7 @@ class TrainingExample:
         if layout == "task":
             return f"Task: {self.task_description}\n\n{_INSTRUCTION}"
         if layout == "catalogue":
-            catalogue = "\n".join(f"- {tool.signature()}" for tool in self.tools)
+            catalogue = _catalogue_text(self.tools)
             return f"Task: {self.task_description}\n\nAvailable tools:\n{catalogue}\n\n{_INSTRUCTION}"
         raise ValueError(f"unknown prompt layout {layout!r}; choose one of {', '.join(PROMPT_LAYOUTS)}")
 
@@ -308,8 +323,10 @@ def _make_converter():
         return dict(value)
 
     conv.register_structure_hook(datetime, structure_datetime)
+    # A Location is attached by the reader as an object, never read from JSON text.
+    conv.register_structure_hook(Location, lambda value, _: value if isinstance(value, Location) else Location(**value))
     conv.register_structure_hook(ToolStatus, structure_status)
-    conv.register_structure_hook(dict[str, Any], structure_object)
+    conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], structure_object)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     return conv
 

@@ -1,0 +1,56 @@
+"""deepeyes: logged tool invocations of LLM agents -> cold-start SFT data, training, honest evaluation.
+
+Everything a user or a plugin needs is importable from here; plugins import nothing else.
+"""
+
+from .baseline import BaselineTracker, invocation_statistics, parse_invocation, run_deepeyesv2_baseline
+from .collector import ToolCatalogue, TrajectoryCollector
+from .components import (
+    Component,
+    DifficultyClassifier,
+    EpochMetrics,
+    Exporter,
+    ModelRole,
+    NoOptions,
+    SourceItem,
+    SplitRatios,
+    Splitter,
+    TaskDescriber,
+    Tool,
+    TrainingBackend,
+    TrainingRun,
+    TrainingSettings,
+    TrajectorySource,
+)
+from .dataset import SFTDataset, split_file_name, split_statistics, write_split_jsonl
+from .errors import (
+    ConfigError,
+    DatasetError,
+    DeepeyesError,
+    InputError,
+    LeakError,
+    MissingExtraError,
+    PluginError,
+    UnknownComponentError,
+)
+from .hookspecs import hookimpl
+from .io import RejectsLog, atomic_json, atomic_jsonl, atomic_write, expand_paths, read_jsonl
+from .plugins import PluginManager, get_plugin_manager, reset_plugin_manager
+from .records import (
+    DIFFICULTIES,
+    PROMPT_LAYOUTS,
+    SPLITS,
+    SYSTEM_PROMPT,
+    Location,
+    Rejection,
+    ToolCall,
+    ToolInvocation,
+    ToolSpec,
+    ToolStatus,
+    TrainingExample,
+    Trajectory,
+    converter,
+)
+from .trainer import DEFAULT_MODEL_ID, ColdStartTrainer, run_deepeyesv2_sft
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,178 @@
+"""``deepeyes``: the command line, a thin layer over the Python runner."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import DeepeyesError
+
+console = Console(stderr=True)
+
+EPILOG = """\
+examples:
+  deepeyes run examples/quickstart.toml          run the whole pipeline a config describes
+  deepeyes run cfg.toml --output-dir out/        ... writing somewhere else
+  deepeyes plugins                               list every component you can name in a config
+  deepeyes stats examples/logs/invocations.jsonl statistics of a stored log
+  deepeyes stats runs/quickstart                 statistics of an exported dataset
+  deepeyes baseline --output-dir logs/phase1     Phase 1: invoke the available tools and log it
+
+A config names one component per table ([describer] name = "template") and gives its options
+as the table's other keys; `deepeyes plugins` shows every name and option with its default.
+Set DEEPEYES_LOAD_PLUGINS="" to run with the built-in plugins only.
+"""
+
+
+class _Bars:
+    """Rich progress bars for the runner's progress callback (stage, done or advance, total)."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            label = {"read": "reading records", "train": "training steps"}.get(stage, stage)
+            self.tasks[stage] = self.progress.add_task(label, total=total)
+        if stage == "read":
+            self.progress.advance(self.tasks[stage], done)
+        else:
+            self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:.1%}" if pct else f"{value:+.1f} pts"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=args.no_progress, transient=True) as progress:
+        result = asyncio.run(run(Path(args.config), output_dir=args.output_dir, progress=_Bars(progress)))
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0 if result["status"] != "failed" else 1
+    ev = result["evaluation"]
+    table = Table(title=f"deepeyes run: {result['status']}", show_header=False)
+    table.add_row("training examples", str(result["training_examples_count"]))
+    table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
+    stats = result.get("dataset_stats") or {}
+    table.add_row("rejected", str(stats.get("rejects", {}).get("records_by_reason", {})))
+    training = result.get("training") or {}
+    table.add_row("trained", "yes" if training.get("trained") else f"no: {training.get('reason', '')}")
+    table.add_row("base model (exact sequence)", _fmt(ev.get("baseline_success_rate"), pct=True))
+    table.add_row("trained model (exact sequence)", _fmt(ev.get("post_training_success_rate"), pct=True))
+    table.add_row("improvement", _fmt(ev.get("improvement_pct")))
+    table.add_row("ready for RL", f"{ev.get('readiness_for_rl')} ({ev.get('readiness_reason', '')})")
+    table.add_row("report", str(result["report_file"]))
+    table.add_row("rejects", result["rejects_file"])
+    Console().print(table)
+    if result["message"]:
+        console.print(f"[yellow]{result['message']}[/yellow]")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    infos = manager.describe()
+    if args.json:
+        rows = [
+            {"kind": i.kind, "name": i.name, "distribution": i.distribution.name,
+             "version": i.distribution.version, "summary": i.summary, "options": i.option_defaults()}
+            for i in infos
+        ]
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    table = Table("kind", "name", "from", "options (defaults)", "what it does")
+    for info in infos:
+        options = ", ".join(f"{k}={v!r}" for k, v in info.option_defaults().items()) or "-"
+        table.add_row(info.kind, info.name, str(info.distribution), options, info.summary)
+    Console(width=max(Console().width, 160)).print(table)
+    for failure in manager.failures:
+        console.print(f"[red]failed to load[/red] {failure.entry_point} from {failure.distribution}: {failure.error}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .stats import statistics_of
+
+    print(json.dumps(statistics_of(Path(args.path)), indent=2, default=str))
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .baseline import run_deepeyesv2_baseline
+
+    result = asyncio.run(
+        run_deepeyesv2_baseline(
+            invocations_per_tool=args.invocations_per_tool,
+            concurrent_tasks=args.concurrent_tasks,
+            output_dir=args.output_dir,
+        )
+    )
+    print(json.dumps({"log_file": str(result["log_file"]), **result["statistics"]}, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepeyes",
+        description="Turn logged tool invocations of LLM agents into cold-start SFT data, "
+        "train on it, and measure whether tool use improved.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the whole pipeline from a TOML config",
+                         description="Read logs, build examples, split, export, train, evaluate, report.")
+    run.add_argument("config", help="TOML config (see examples/quickstart.toml)")
+    run.add_argument("--output-dir", type=Path, help="write here instead of the config's output_dir")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.set_defaults(func=cmd_run)
+
+    plugins = sub.add_parser("plugins", help="list every component: kind, name, provider, options")
+    plugins.add_argument("--json", action="store_true", help="as JSON")
+    plugins.set_defaults(func=cmd_plugins)
+
+    stats = sub.add_parser("stats", help="statistics of a stored log, an exported split, or a run folder")
+    stats.add_argument("path", help="invocation log (.jsonl), sft_*.jsonl file, or a run's output folder")
+    stats.set_defaults(func=cmd_stats)
+
+    baseline = sub.add_parser("baseline", help="Phase 1: invoke the available tools and log every call")
+    baseline.add_argument("--output-dir", type=Path, default=Path("logs/deepeyesv2/baseline"))
+    baseline.add_argument("--invocations-per-tool", type=int, default=10)
+    baseline.add_argument("--concurrent-tasks", type=int, default=5)
+    baseline.set_defaults(func=cmd_baseline)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DeepeyesError as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""A run's TOML configuration, structured into attrs classes by cattrs, with readable errors.
+
+Every table that picks a component has a ``name`` key; its other keys are that component's options::
+
+    output_dir = "runs/quickstart"        # relative paths resolve against the config file's folder
+
+    [[sources]]
+    name = "baseline"
+    paths = ["logs/*.jsonl"]
+
+    [describer]
+    name = "template"
+
+    [backend]
+    name = "dry-run"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from .errors import ConfigError
+from .records import PROMPT_LAYOUTS, converter
+from .trainer import DEFAULT_MODEL_ID
+
+
+@attrs.frozen
+class ComponentConfig:
+    """A component by name, with its options (structured later into the component's Options)."""
+
+    name: str
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SourceConfig:
+    name: str
+    paths: list[str]
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class CollectorConfig:
+    quality_threshold: float = 0.90
+    min_trajectory_length: int = 1
+    max_trajectory_length: int = 5
+    session_gap_seconds: float = 300.0
+    session_timeout_seconds: float = 3600.0
+    describe_batch_size: int = 512
+
+
+@attrs.frozen
+class DatasetConfig:
+    train_ratio: float = 0.70
+    val_ratio: float = 0.15
+    test_ratio: float = 0.15
+    random_seed: int = 42
+    prompt_layout: str = attrs.field(default="catalogue", validator=attrs.validators.in_(PROMPT_LAYOUTS))
+
+
+@attrs.frozen
+class TrainerConfig:
+    model_id: str = DEFAULT_MODEL_ID
+    epochs: int = 3
+    learning_rate: float = 0.001
+    batch_size: int = 8
+    min_examples: int = 100
+    readiness_threshold: float = 0.85
+
+
+@attrs.frozen
+class RunConfig:
+    sources: list[SourceConfig]
+    output_dir: str = "runs/deepeyes"
+    collector: CollectorConfig = CollectorConfig()
+    describer: ComponentConfig = ComponentConfig("template")
+    classifier: ComponentConfig = ComponentConfig("sequence-length")
+    dataset: DatasetConfig = DatasetConfig()
+    splitter: ComponentConfig = ComponentConfig("stratified")
+    exporters: list[ComponentConfig] = attrs.field(factory=lambda: [ComponentConfig("jsonl")])
+    trainer: TrainerConfig = TrainerConfig()
+    backend: ComponentConfig = ComponentConfig("dry-run")
+
+
+_config_converter = converter.copy(forbid_extra_keys=True)
+
+
+def _split_options(fixed: tuple[str, ...]):
+    def hook(value: Any, cls: type) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a table, got {type(value).__name__}")
+        if "name" not in value:
+            raise ValueError("missing key 'name' (the component to use)")
+        rest = {k: v for k, v in value.items() if k not in fixed}
+        return cls(**{k: value[k] for k in fixed if k in value}, options=rest)
+
+    return hook
+
+
+_config_converter.register_structure_hook(ComponentConfig, _split_options(("name",)))
+_config_converter.register_structure_hook(SourceConfig, _split_options(("name", "paths")))
+_config_converter.register_unstructure_hook(
+    ComponentConfig, lambda c: {"name": c.name, **c.options}
+)
+_config_converter.register_unstructure_hook(
+    SourceConfig, lambda c: {"name": c.name, "paths": c.paths, **c.options}
+)
+
+
+def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
+    """Structure a config mapping; any problem is a ConfigError naming the file and the key."""
+    try:
+        return _config_converter.structure(data, RunConfig)
+    except cattrs.BaseValidationError as exc:
+        problems = "\n  ".join(cattrs.transform_error(exc, path="$"))
+        raise ConfigError(f"{origin}: invalid configuration:\n  {problems}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: invalid configuration: {exc}") from exc
+
+
+def load_config(path: Path | str) -> RunConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, str(path))
+
+
+def config_to_dict(config: RunConfig) -> dict[str, Any]:
+    """The config as plain data, the way it would be written in TOML (for reports)."""
+    return _config_converter.unstructure(config)

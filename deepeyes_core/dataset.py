@@ -1,0 +1,162 @@
+"""Phase 2, step 2: split the examples, balance tools across splits, export, and describe the result."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .components import Exporter, SplitRatios, Splitter
+from .errors import DatasetError
+from .io import atomic_jsonl
+from .records import DIFFICULTIES, SPLITS, TrainingExample
+
+
+def split_file_name(split: str) -> str:
+    return f"sft_{split}.jsonl"
+
+
+def write_split_jsonl(path: Path, examples: Sequence[TrainingExample], prompt_layout: str) -> Path:
+    """The guide's JSONL record (task_id, prompt, completion, metadata), one per line, atomically."""
+    atomic_jsonl(path, (example.to_dict(prompt_layout) for example in examples))
+    return path
+
+
+def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict[str, Any]:
+    """The guide's per-split statistics block."""
+    lengths = [example.sequence_length for example in examples]
+    tools = Counter(tool for example in examples for tool in example.tool_sequence)
+    count = len(examples)
+    return {
+        "count": count,
+        "success_rate_pct": round(100 * sum(e.success for e in examples) / count, 1) if count else 0.0,
+        "avg_sequence_length": round(sum(lengths) / count, 2) if count else 0.0,
+        "max_sequence_length": max(lengths, default=0),
+        "min_sequence_length": min(lengths, default=0),
+        "unique_tools": len(tools),
+        "top_tools": dict(tools.most_common(top)),
+        "difficulty_distribution": {
+            level: sum(e.difficulty == level for e in examples) for level in DIFFICULTIES
+        },
+    }
+
+
+def check_ratios(train: float, val: float, test: float) -> None:
+    for name, value in (("train_ratio", train), ("val_ratio", val), ("test_ratio", test)):
+        if not 0.0 <= value <= 1.0:
+            raise DatasetError(f"{name} must be within 0..1, got {value}")
+    if not math.isclose(train + val + test, 1.0, abs_tol=1e-6):
+        raise DatasetError(
+            f"train_ratio + val_ratio + test_ratio must sum to 1, got "
+            f"{train} + {val} + {test} = {train + val + test:g}"
+        )
+
+
+class SFTDataset:
+    """Training examples organised into train/val/test splits (the guide's SFTDataset).
+
+    The split is the configured splitter's (default ``stratified``: by difficulty, tools balanced,
+    deterministic for ``random_seed``). Exports go to ``output_dir``.
+    """
+
+    def __init__(
+        self,
+        training_examples: Sequence[TrainingExample],
+        train_ratio: float = 0.70,
+        val_ratio: float = 0.15,
+        test_ratio: float = 0.15,
+        random_seed: int = 42,
+        *,
+        splitter: Splitter | None = None,
+        output_dir: Path | str = Path("logs/deepeyesv2/sft"),
+        prompt_layout: str = "catalogue",
+    ):
+        check_ratios(train_ratio, val_ratio, test_ratio)
+        self.training_examples = list(training_examples)
+        self.ratios = SplitRatios(train_ratio, val_ratio, test_ratio, random_seed)
+        if splitter is None:
+            from .plugins import get_plugin_manager
+
+            splitter = get_plugin_manager().build("splitter", "stratified")
+        self.splitter = splitter
+        self.output_dir = Path(output_dir)
+        self.prompt_layout = prompt_layout
+        self.splits: dict[str, list[TrainingExample]] = {}
+        self.balance_report: dict[str, Any] | None = None
+
+    def _needed(self) -> int:
+        """The fewest examples that give every split with a non-zero ratio at least one."""
+        ratios = [r for r in (self.ratios.train, self.ratios.val, self.ratios.test) if r > 0]
+        return max(math.ceil(1 / r - 1e-9) for r in ratios)
+
+    async def split_data(self) -> dict[str, list[TrainingExample]]:
+        """Assign every example to exactly one of train, val and test."""
+        needed = self._needed()
+        if len(self.training_examples) < needed:
+            raise DatasetError(
+                f"{len(self.training_examples)} examples cannot fill train/val/test at "
+                f"{self.ratios.train:g}/{self.ratios.val:g}/{self.ratios.test:g}: need at least {needed}"
+            )
+        splits = self.splitter.split(self.training_examples, self.ratios)
+        placed = sum(len(splits.get(name, ())) for name in SPLITS)
+        if placed != len(self.training_examples) or set(splits) - set(SPLITS):
+            raise DatasetError(
+                f"splitter {self.splitter.name!r} placed {placed} of {len(self.training_examples)} "
+                f"examples into {sorted(splits)}; it must place each exactly once into {', '.join(SPLITS)}"
+            )
+        self.splits = {name: list(splits.get(name, ())) for name in SPLITS}
+        return self.splits
+
+    async def balance_dataset(self) -> dict[str, Any]:
+        """Balance tool types across splits (where the splitter knows how) and report coverage:
+        for each split, the tools that appear in the data but not in it."""
+        if not self.splits:
+            await self.split_data()
+        balance = getattr(self.splitter, "balance", None)
+        moves = 0
+        if balance is not None:
+            self.splits, moves = balance(self.splits)
+        all_tools = {tool for examples in self.splits.values() for e in examples for tool in e.tool_sequence}
+        self.balance_report = {
+            "swaps": moves,
+            "missing_tools": {
+                name: sorted(all_tools - {t for e in examples for t in e.tool_sequence})
+                for name, examples in self.splits.items()
+            },
+        }
+        return self.balance_report
+
+    async def export_jsonl(self, split: str) -> Path:
+        """Write one split as ``sft_<split>.jsonl`` in the guide's record layout."""
+        if split not in SPLITS:
+            raise DatasetError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
+        if not self.splits:
+            await self.split_data()
+        return write_split_jsonl(self.output_dir / split_file_name(split), self.splits[split], self.prompt_layout)
+
+    async def export_all_splits(self, exporters: Sequence[Exporter] = ()) -> dict[str, Path]:
+        """Write every split as JSONL, plus every extra format given; returns ``{split: path}``
+        for the JSONL files and ``{"<format>/<split>": path}`` for the others."""
+        files = {split: await self.export_jsonl(split) for split in SPLITS}
+        for exporter in exporters:
+            if exporter.name == "jsonl":
+                continue
+            written = exporter.export(self.splits, self.output_dir, self.prompt_layout)
+            files.update({f"{exporter.name}/{key}": path for key, path in written.items()})
+        return files
+
+    async def get_dataset_stats(self) -> dict[str, Any]:
+        """The guide's statistics: total_examples, then count, success rate, sequence lengths,
+        unique and top tools for each split."""
+        if not self.splits:
+            await self.split_data()
+        stats: dict[str, Any] = {"total_examples": len(self.training_examples)}
+        for name in SPLITS:
+            stats[name] = split_statistics(self.splits[name])
+        return stats
+
+    @property
+    def split_sizes(self) -> Mapping[str, int]:
+        return {name: len(examples) for name, examples in self.splits.items()}

@@ -1,0 +1,23 @@
+"""The ``baseline`` source: BaselineTracker JSONL logs (the guide's invocation records)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from deepeyes_core import NoOptions, SourceItem, parse_invocation, read_jsonl
+
+
+class BaselineSource:
+    """JSONL of ToolInvocation records, as BaselineTracker writes them (one call per line)."""
+
+    name = "baseline"
+    Options = NoOptions
+
+    def __init__(self, options: NoOptions):
+        self.options = options
+
+    def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
+        for path in paths:
+            for item in read_jsonl(path):
+                yield parse_invocation(*item) if isinstance(item, tuple) else item
