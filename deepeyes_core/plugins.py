@@ -158,7 +158,7 @@ class PluginManager:
             raise ValueError(f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}")
         found: dict[str, list[ComponentInfo]] = {}
         caller = getattr(self.pm.hook, _HOOKS[kind])
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             distribution, plugin_name = self._provider[id(impl.plugin)]
             for cls in impl.function() or ():
                 info = ComponentInfo(kind, cls.name, cls, distribution, plugin_name)
@@ -193,8 +193,9 @@ class PluginManager:
         try:
             structured = _options_converter.structure(dict(options or {}), options_cls)
         except cattrs.BaseValidationError as exc:
-            problems = "; ".join(cattrs.transform_error(exc, path=f"{kind} {name!r} option"))
-            raise ConfigError(problems) from exc
+            problems = "; ".join(cattrs.transform_error(exc, path="options"))
+            known = ", ".join(f.name for f in attrs.fields(options_cls)) or "none"
+            raise ConfigError(f"{kind} {name!r}: {problems} (its options: {known})") from exc
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{kind} {name!r}: {exc}") from exc
         return info.cls(structured)

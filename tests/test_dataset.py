@@ -1,0 +1,86 @@
+"""Splitting, balancing, export and the guide's statistics shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from deepeyes_core import DatasetError, SFTDataset, ToolSpec, TrainingExample
+
+TOOLS = [f"tool_{i}" for i in range(6)]
+
+
+def make_examples(n: int) -> list[TrainingExample]:
+    examples = []
+    for i in range(n):
+        length = 1 + i % 5
+        tools = tuple(TOOLS[(i + k) % len(TOOLS)] for k in range(length))
+        examples.append(TrainingExample(
+            task_id=f"task_{i:04d}", task_description=f"do thing {i}", tool_sequence=tools,
+            tool_parameters=tuple({"n": i} for _ in tools),
+            difficulty="easy" if length == 1 else "medium" if length <= 3 else "hard",
+            agent=f"agent{i % 3}", tools=tuple(ToolSpec(t) for t in TOOLS),
+        ))
+    return examples
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_ratios_must_sum_to_one(plugins):
+    with pytest.raises(DatasetError, match=r"must sum to 1, got 0.7 \+ 0.2 \+ 0.2 = 1.1"):
+        SFTDataset(make_examples(10), 0.7, 0.2, 0.2)
+
+
+def test_too_few_examples_for_the_splits_is_a_clear_error(plugins):
+    with pytest.raises(DatasetError, match="5 examples cannot fill train/val/test at 0.7/0.15/0.15: need at least 7"):
+        run(SFTDataset(make_examples(5)).split_data())
+
+
+def test_stratified_split_is_exact_deterministic_and_proportional_per_difficulty(plugins):
+    examples = make_examples(400)
+    splits = run(SFTDataset(examples).split_data())
+    again = run(SFTDataset(list(reversed(examples))).split_data())
+    assert {k: [e.task_id for e in v] for k, v in splits.items()} == {k: [e.task_id for e in v] for k, v in again.items()}
+    ids = [e.task_id for v in splits.values() for e in v]
+    assert sorted(ids) == sorted(e.task_id for e in examples)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 280, "val": 60, "test": 60}
+    for level in ("easy", "medium", "hard"):
+        total = sum(e.difficulty == level for e in examples)
+        in_test = sum(e.difficulty == level for e in splits["test"])
+        assert abs(in_test - 0.15 * total) <= 1.5
+    other_seed = run(SFTDataset(examples, random_seed=7).split_data())
+    assert [e.task_id for e in other_seed["test"]] != [e.task_id for e in splits["test"]]
+
+
+def test_balance_swaps_missing_tools_into_val_and_test(plugins):
+    examples = make_examples(100)
+    rare = [TrainingExample(task_id=f"rare_{i}", task_description="rare", tool_sequence=("rare_tool",),
+                            tool_parameters=({},), difficulty="easy") for i in range(3)]
+    dataset = SFTDataset(examples + rare)
+    splits = run(dataset.split_data())
+    sizes = {k: len(v) for k, v in splits.items()}
+    report = run(dataset.balance_dataset())
+    assert report["missing_tools"] == {"train": [], "val": [], "test": []}
+    assert {k: len(v) for k, v in dataset.splits.items()} == sizes
+
+
+def test_exports_and_stats_in_the_guides_shape(tmp_path, plugins):
+    dataset = SFTDataset(make_examples(100), output_dir=tmp_path)
+    files = run(dataset.export_all_splits())
+    assert {k: p.name for k, p in files.items()} == {"train": "sft_train.jsonl", "val": "sft_val.jsonl", "test": "sft_test.jsonl"}
+    rows = [json.loads(line) for line in files["train"].read_text().splitlines()]
+    assert len(rows) == len(dataset.splits["train"])
+    assert set(rows[0]) == {"task_id", "prompt", "completion", "metadata"}
+    assert not list(tmp_path.glob(".*.tmp"))
+    stats = run(dataset.get_dataset_stats())
+    assert stats["total_examples"] == 100
+    guide_keys = {"count", "success_rate_pct", "avg_sequence_length", "max_sequence_length", "min_sequence_length", "unique_tools", "top_tools"}
+    for split in ("train", "val", "test"):
+        assert guide_keys <= set(stats[split])
+    assert stats["train"]["count"] + stats["val"]["count"] + stats["test"]["count"] == 100
+    assert stats["train"]["max_sequence_length"] == 5 and stats["train"]["min_sequence_length"] == 1
+    assert stats["train"]["unique_tools"] == 6
