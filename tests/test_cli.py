@@ -1,0 +1,76 @@
+"""The command line, run as a user runs it: the console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SAMPLE_LOG
+
+DEEPEYES = [sys.executable, "-m", "deepeyes_core.cli"]
+
+
+def deepeyes(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEEPEYES_LOAD_PLUGINS": "", "COLUMNS": "200"}
+    return subprocess.run([*DEEPEYES, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_help_teaches():
+    out = deepeyes("--help").stdout
+    assert "deepeyes run examples/quickstart.toml" in out and "DEEPEYES_LOAD_PLUGINS" in out
+
+
+def test_quickstart_writes_every_file(tmp_path):
+    result = deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed" and summary["training_examples_count"] >= 100
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"sft_train.jsonl", "sft_val.jsonl", "sft_test.jsonl", "dataset_stats.json", "rejects.jsonl"} <= names
+    assert any(n.startswith("training_report_") for n in names)
+    stats = json.loads((tmp_path / "dataset_stats.json").read_text())
+    read = stats["pipeline"]["invocations"]
+    kept = sum(json.loads(line)["metadata"]["tool_sequence"].__len__()
+               for split in ("train", "val", "test")
+               for line in (tmp_path / f"sft_{split}.jsonl").read_text().splitlines())
+    assert kept + stats["rejects"]["records"] == read  # nothing dropped silently
+    report = json.loads(next(tmp_path.glob("training_report_*.json")).read_text())
+    assert report["evaluation"]["status"] == "not measured" and report["evaluation"]["improvement_pct"] is None
+
+
+def test_config_errors_name_the_file_and_key(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[[sources]]\nname = "baseline"\npaths = ["x.jsonl"]\n[collector]\nquality = 0.5\n')
+    result = deepeyes("run", str(config))
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr and "quality" in result.stderr and "collector" in result.stderr
+    config.write_text(f'[[sources]]\nname = "baseline"\npaths = ["{SAMPLE_LOG}"]\n[describer]\nname = "templat"\n')
+    result = deepeyes("run", str(config))
+    assert result.returncode == 2 and "no task describer named 'templat'; available: template" in result.stderr
+
+
+def test_plugins_lists_kind_name_provider_and_options():
+    result = deepeyes("plugins", "--json")
+    rows = {(r["kind"], r["name"]): r for r in json.loads(result.stdout)}
+    assert rows[("splitter", "stratified")]["distribution"] == "deepeyes"
+    assert rows[("difficulty_classifier", "sequence-length")]["options"] == {"medium_max": 3}
+    table = deepeyes("plugins").stdout
+    assert "training_backend" in table and "dry-run" in table
+
+
+def test_stats_of_a_log_and_of_a_run(tmp_path):
+    log_stats = json.loads(deepeyes("stats", str(SAMPLE_LOG)).stdout)
+    assert log_stats["tools"] >= 18 and 0.8 < log_stats["success_rate"] < 1.0
+    assert {"p50", "p95", "max"} == set(next(iter(log_stats["per_tool"].values()))["latency_ms"])
+    deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress")
+    split_stats = json.loads(deepeyes("stats", str(tmp_path / "sft_test.jsonl")).stdout)
+    run_stats = json.loads(deepeyes("stats", str(tmp_path)).stdout)
+    assert split_stats["count"] == run_stats["test"]["count"]
+    missing = deepeyes("stats", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "nope.jsonl: no such file" in missing.stderr
