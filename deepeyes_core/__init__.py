@@ -33,6 +33,15 @@ from .errors import (
     PluginError,
     UnknownComponentError,
 )
+from .evaluation import (
+    MatchOptions,
+    arguments_match,
+    check_no_leak,
+    evaluate_improvement,
+    parse_invocations,
+    score_answer,
+    score_model,
+)
 from .hookspecs import hookimpl
 from .io import RejectsLog, atomic_json, atomic_jsonl, atomic_write, expand_paths, read_jsonl
 from .plugins import PluginManager, get_plugin_manager, reset_plugin_manager

@@ -118,6 +118,7 @@ class TrajectoryCollector:
             describer = describer or manager.build("task_describer", "template")
             classifier = classifier or manager.build("difficulty_classifier", "sequence-length")
         self.describer = describer
+        self.describe_batch_size = max(describe_batch_size, getattr(describer, "preferred_batch_size", 0))
         self.classifier = classifier
         #: Rejections, kept here when no ``on_reject`` callback takes them (a run writes them to a file).
         self.rejections: list[Rejection] = []

@@ -134,6 +134,17 @@ def load_config(path: Path | str) -> RunConfig:
     return parse_config(data, str(path))
 
 
+_SECRET_OPTIONS = frozenset({"api_key"})
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("***" if k in _SECRET_OPTIONS and v else _without_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
-    """The config as plain data, the way it would be written in TOML (for reports)."""
-    return _config_converter.unstructure(config)
+    """The config as plain data, the way it would be written in TOML (for reports); secrets masked."""
+    return _without_secrets(_config_converter.unstructure(config))

@@ -26,7 +26,20 @@ from .records import converter
 log = logging.getLogger(__name__)
 
 #: Built-in plugin modules, registered before any entry point, in this order.
-BUILTIN_PLUGINS = ("deepeyes_builtin",)
+BUILTIN_PLUGINS = (
+    "deepeyes_builtin",
+    "deepeyes_builtin.source_describer",
+    "deepeyes_builtin.group_splitter",
+    "deepeyes_builtin.sharegpt",
+    "deepeyes_anthropic.messages_source",
+    "deepeyes_anthropic.exporters",
+    "deepeyes_anthropic.describer",
+    "deepeyes_anthropic.backend",
+    "deepeyes_openai.chat_source",
+    "deepeyes_openai.exporters",
+    "deepeyes_otel.source",
+    "deepeyes_trl.exporters",
+)
 
 ENTRY_POINT_GROUP = "deepeyes"
 _HOOKS = {kind: f"deepeyes_{kind}s" for kind in KINDS}
@@ -108,7 +121,7 @@ class PluginManager:
         self.failures: list[LoadFailure] = []
         self._provider: dict[int, tuple[Distribution, str]] = {}
         own = _own_distribution()
-        for module_name in builtins:
+        for module_name in dict.fromkeys(builtins):  # a name given twice registers once
             self._register(importlib.import_module(module_name), own, module_name)
         for plugin in extra_plugins:
             self._register(plugin, own, getattr(plugin, "__name__", repr(plugin)))

@@ -33,6 +33,10 @@ class ToolStatus(str, enum.Enum):
     TIMEOUT = "timeout"
     ERROR = "error"
 
+    @classmethod
+    def _missing_(cls, value: object) -> ToolStatus | None:
+        return cls.__members__.get(value.upper()) if isinstance(value, str) else None
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -228,11 +232,10 @@ class TrainingExample:
         for i, params in enumerate(self.tool_parameters):
             if not isinstance(params, dict):
                 errors.append(f"tool_parameters[{i}] is not an object")
-                continue
-            try:
-                orjson.dumps(params)
-            except TypeError as exc:
-                errors.append(f"tool_parameters[{i}] is not JSON: {exc}")
+        try:
+            orjson.dumps(self.tool_parameters)
+        except TypeError as exc:
+            errors.append(f"tool_parameters is not JSON: {exc}")
         if self.difficulty not in DIFFICULTIES:
             errors.append(f"difficulty {self.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
         return errors
@@ -310,13 +313,6 @@ def _make_converter():
             raise TypeError(f"expected an ISO 8601 string or epoch seconds, got {type(value).__name__}")
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
-    def structure_status(value: Any, _: type) -> ToolStatus:
-        if isinstance(value, ToolStatus):
-            return value
-        if not isinstance(value, str):
-            raise TypeError(f"expected a status string, got {type(value).__name__}")
-        return ToolStatus(value.lower())
-
     def structure_object(value: Any, _: type) -> dict:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a JSON object, got {type(value).__name__}")
@@ -325,9 +321,11 @@ def _make_converter():
     conv.register_structure_hook(datetime, structure_datetime)
     # A Location is attached by the reader as an object, never read from JSON text.
     conv.register_structure_hook(Location, lambda value, _: value if isinstance(value, Location) else Location(**value))
-    conv.register_structure_hook(ToolStatus, structure_status)
     conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], structure_object)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_unstructure_hook(
+        Location, lambda loc: {k: v for k, v in (("file", loc.file), ("line", loc.line), ("span_id", loc.span_id)) if v is not None}
+    )
     return conv
 
 

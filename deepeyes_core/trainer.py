@@ -18,7 +18,8 @@ from .components import SourceItem, Splitter, TrainingBackend, TrainingRun, Trai
 from .dataset import SFTDataset
 from .io import RejectsLog, atomic_json
 from .plugins import PluginManager, get_plugin_manager
-from .records import TrainingExample, converter
+from .records import converter
+from .report_html import write_html_report
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class ColdStartTrainer:
             log.warning(self.message)
             self.dataset_stats = {"total_examples": len(examples), **self._pipeline_stats()}
             atomic_json(self.output_dir / "dataset_stats.json", self.dataset_stats)
+            self.rejects.close()
             return self.dataset
         await self._stage("split", self._split_and_balance(), lambda _: dict(self.dataset.split_sizes))
         self.files = await self._stage(
@@ -153,6 +155,7 @@ class ColdStartTrainer:
         )
         self.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
         atomic_json(self.output_dir / "dataset_stats.json", self.dataset_stats)
+        self.rejects.close()
         self.status = "prepared"
         return self.dataset
 
@@ -212,11 +215,13 @@ class ColdStartTrainer:
         return self.evaluation
 
     async def export_training_report(self) -> Path:
-        """Write ``training_report_YYYYMMDD_HHMMSS.json`` (atomically) and return its path."""
+        """Write ``training_report_YYYYMMDD_HHMMSS.json`` and the same report as a self-contained
+        HTML page beside it (both atomically); return the JSON's path."""
         stamp = datetime.now(timezone.utc)
         report = self.report(stamp)
         path = self.output_dir / f"training_report_{stamp:%Y%m%d_%H%M%S}.json"
         atomic_json(path, report)
+        write_html_report(report, path.with_suffix(".html"))
         self.report_file = path
         self.plugins.hook.deepeyes_run_finished(report=report)
         return path

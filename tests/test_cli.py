@@ -52,7 +52,7 @@ def test_config_errors_name_the_file_and_key(tmp_path):
     assert "bad.toml" in result.stderr and "quality" in result.stderr and "collector" in result.stderr
     config.write_text(f'[[sources]]\nname = "baseline"\npaths = ["{SAMPLE_LOG}"]\n[describer]\nname = "templat"\n')
     result = deepeyes("run", str(config))
-    assert result.returncode == 2 and "no task describer named 'templat'; available: template" in result.stderr
+    assert result.returncode == 2 and "no task describer named 'templat'; available: anthropic, source, template" in result.stderr
 
 
 def test_plugins_lists_kind_name_provider_and_options():

@@ -115,7 +115,7 @@ def test_validate_names_each_problem():
     assert "task_description is empty" in errors
     assert any("tool_parameters has 1 entries for 2 tools" in e for e in errors)
     assert any("difficulty 'extreme'" in e for e in errors)
-    assert _example(tool_parameters=({"x": object()}, {})).validate()[0].startswith("tool_parameters[0] is not JSON")
+    assert _example(tool_parameters=({"x": object()}, {})).validate()[0].startswith("tool_parameters is not JSON")
 
 
 def test_sequence_length_and_completion_layout():

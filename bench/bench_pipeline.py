@@ -1,0 +1,223 @@
+"""Benchmark (not a test): deepeyes' default data pipeline against the same job hand-written in polars and against
+the bare cost of parsing the log with orjson, all on ONE generated invocation log.
+
+Each tool runs in a fresh child process; wall time is measured around the child and its peak RSS comes from
+os.wait4 (the rusage of exactly that child). Nothing is trained: deepeyes uses the dry-run backend.
+
+    python bench/bench_pipeline.py                         # 1,000,000 invocations: deepeyes vs polars vs orjson
+    python bench/bench_pipeline.py --invocations 200000
+    python bench/bench_pipeline.py --sizes 100000,300000,1000000   # deepeyes only: peak RSS per log size
+
+See bench/README.md for what each figure means and the numbers measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PEERS = REPO.parent / "shared" / "peers"
+
+CONFIG = """\
+output_dir = "deepeyes_out"
+[[sources]]
+name = "baseline"
+paths = ["invocations.jsonl"]
+[trainer]
+min_examples = 1
+[backend]
+name = "dry-run"
+"""
+
+
+def deepeyes_command() -> list[str]:
+    script = Path(sys.executable).parent / "deepeyes"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from deepeyes_core.cli import main; sys.exit(main())"]
+
+
+def run_child(cmd: list[str], cwd: Path, label: str) -> dict:
+    """Run cmd in a fresh process; return wall time, peak RSS of that child (os.wait4) and its output."""
+    out_path, err_path = cwd / f".{label}.stdout", cwd / f".{label}.stderr"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
+    stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
+    out_path.unlink(); err_path.unlink()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label} exited {proc.returncode}: {' '.join(cmd)}\n{stderr[-3000:]}")
+    # Linux reports ru_maxrss in KiB, macOS in bytes
+    rss_bytes = rusage.ru_maxrss if sys.platform == "darwin" else rusage.ru_maxrss * 1024
+    return {"wall_s": wall, "peak_rss_mb": rss_bytes / 2**20, "user_s": rusage.ru_utime,
+            "sys_s": rusage.ru_stime, "stdout": stdout}
+
+
+def make_log(peers: Path, n: int, path: Path) -> float:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(peers / "gen_invocations.py"), str(n), str(path)], check=True)
+    return time.perf_counter() - start
+
+
+def run_deepeyes(dirpath: Path) -> dict:
+    (dirpath / "config.toml").write_text(CONFIG)
+    res = run_child(deepeyes_command() + ["run", "config.toml", "--no-progress", "--json"], dirpath, "deepeyes")
+    result = json.loads(res.pop("stdout"))
+    res["examples"] = result.get("training_examples_count")
+    res["status"] = result.get("status")
+    report = result.get("report_file")
+    res["timings_s"] = {}
+    if report:
+        rp = Path(report)
+        if not rp.is_absolute():
+            rp = dirpath / rp
+        if rp.exists():
+            res["timings_s"] = json.loads(rp.read_text()).get("timings_s", {})
+    return res
+
+
+def have_module(name: str) -> bool:
+    probe = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True)
+    return probe.returncode == 0
+
+
+def first_int(text: str, suffix: str) -> int | None:
+    m = re.search(rf"(\d+)\s+{suffix}", text)
+    return int(m.group(1)) if m else None
+
+
+def fmt_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def compare(args, peers: Path, work: Path) -> dict:
+    n = args.invocations
+    log = work / "invocations.jsonl"
+    print(f"generating {n:,} invocations -> {log}", flush=True)
+    gen_s = make_log(peers, n, log)
+    size_mb = log.stat().st_size / 2**20
+    print(f"  {size_mb:.1f} MB in {gen_s:.1f}s\n", flush=True)
+
+    results: dict[str, dict] = {}
+    print("running deepeyes ...", flush=True)
+    results["deepeyes"] = run_deepeyes(work)
+
+    if have_module("polars"):
+        print("running polars ...", flush=True)
+        r = run_child([sys.executable, str(peers / "polars_pipeline.py"), str(log), str(work / "polars_out")],
+                      work, "polars")
+        r["examples"] = first_int(r.pop("stdout"), "examples")
+        results["polars"] = r
+    else:
+        print("polars is not installed in this Python: skipping it (pip install polars)", flush=True)
+
+    if have_module("orjson"):
+        print("running orjson parse-only ceiling ...", flush=True)
+        r = run_child([sys.executable, str(peers / "orjson_ceiling.py"), str(log)], work, "orjson")
+        r["lines"] = first_int(r.pop("stdout"), "lines")
+        r["examples"] = None
+        results["orjson (parse only)"] = r
+    else:
+        print("orjson is not installed in this Python: skipping the parse-only ceiling", flush=True)
+
+    polars_wall = results.get("polars", {}).get("wall_s")
+    rows = []
+    for tool, r in results.items():
+        r["invocations_per_s"] = n / r["wall_s"]
+        r["ratio_to_polars"] = r["wall_s"] / polars_wall if polars_wall else None
+        rows.append([tool, f"{r['wall_s']:.2f}", f"{r['invocations_per_s']:,.0f}", f"{r['peak_rss_mb']:.0f}",
+                     f"{r['ratio_to_polars']:.2f}x" if r["ratio_to_polars"] else "-",
+                     f"{r['user_s'] + r['sys_s']:.2f}",
+                     f"{r['examples']:,}" if r.get("examples") is not None else "-"])
+    print(f"\n{n:,} invocations ({size_mb:.1f} MB JSONL), {os.cpu_count()} CPUs, each tool in a fresh process\n")
+    print(fmt_table(["tool", "wall s", "invocations/s", "peak RSS MB", "vs polars", "cpu s", "examples"], rows))
+
+    ex = {t: r.get("examples") for t, r in results.items() if r.get("examples") is not None}
+    if len(set(ex.values())) > 1:
+        print(f"\nNOTE: example counts differ: {ex}")
+
+    timings = results["deepeyes"].get("timings_s") or {}
+    if timings:
+        print("\ndeepeyes stages (report timings_s):")
+        rest = results["deepeyes"]["wall_s"] - sum(timings.values())
+        print(fmt_table(["stage", "s"], [[k, f"{v:.2f}"] for k, v in timings.items()]
+                        + [["(outside stages: start-up, imports, report)", f"{rest:.2f}"]]))
+    return {"mode": "compare", "invocations": n, "log_mb": size_mb, "machine": machine(), "results": results}
+
+
+def sizes(args, peers: Path, work: Path) -> dict:
+    ns = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    rows, per_size = [], []
+    for n in ns:
+        d = work / f"n{n}"
+        print(f"generating {n:,} invocations ...", flush=True)
+        make_log(peers, n, d / "invocations.jsonl")
+        size_mb = (d / "invocations.jsonl").stat().st_size / 2**20
+        print(f"running deepeyes on {n:,} ...", flush=True)
+        r = run_deepeyes(d)
+        r.update(invocations=n, log_mb=size_mb, invocations_per_s=n / r["wall_s"])
+        per_size.append(r)
+        rows.append([f"{n:,}", f"{size_mb:.1f}", f"{r['wall_s']:.2f}", f"{r['invocations_per_s']:,.0f}",
+                     f"{r['peak_rss_mb']:.0f}", f"{r['peak_rss_mb'] / size_mb:.2f}", f"{r['examples']:,}"])
+        if not args.keep:
+            shutil.rmtree(d, ignore_errors=True)
+    print(f"\ndeepeyes only, {os.cpu_count()} CPUs, each size in a fresh process\n")
+    print(fmt_table(["invocations", "log MB", "wall s", "invocations/s", "peak RSS MB", "RSS/log", "examples"], rows))
+    return {"mode": "sizes", "machine": machine(), "results": per_size}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--invocations", type=int, default=1_000_000, help="log size (default 1,000,000)")
+    ap.add_argument("--sizes", help="comma-separated sizes: run only deepeyes at each and report peak RSS per size")
+    ap.add_argument("--peers", type=Path, default=DEFAULT_PEERS,
+                    help=f"folder with gen_invocations.py, polars_pipeline.py, orjson_ceiling.py (default {DEFAULT_PEERS})")
+    ap.add_argument("--workdir", type=Path, help="where to put the log and outputs (default: a fresh temp folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated log and outputs")
+    ap.add_argument("--json-out", type=Path, help="also write the figures here as JSON")
+    args = ap.parse_args()
+
+    peers = args.peers.resolve()
+    if not (peers / "gen_invocations.py").exists():
+        ap.error(f"{peers / 'gen_invocations.py'} not found (pass --peers)")
+
+    if args.workdir:
+        work = args.workdir.resolve() / f"bench_pipeline_{os.getpid()}"
+        work.mkdir(parents=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="deepeyes_bench_"))
+    try:
+        figures = sizes(args, peers, work) if args.sizes else compare(args, peers, work)
+    finally:
+        if args.keep:
+            print(f"\nkept files in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"figures written to {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Deduplication of training examples, before they are split.
+
+Two examples are duplicates when they call the same tools in the same order with the same
+arguments once those are normalised (:func:`normalise_arguments`): strings casefolded and their
+whitespace collapsed, numbers compared by value (``5 == 5.0``), object keys in sorted order, all
+the way down. The task description is not part of the key: the issue defines a duplicate by its
+calls, and a model trained twice on one call sequence learns it twice whatever the wording.
+
+:func:`deduplicate` keeps the first example of each key (input order; a run's order is the log's,
+so it is deterministic) and rejects every later one with reason ``"duplicate"``, its locations,
+and ``records`` = its number of calls, so every input invocation is still accounted for. A
+rejected example is an **exact** duplicate when its tool sequence and raw arguments are identical
+to the kept example's (object key order aside), a **near-exact** one when they are equal only once
+normalised; the two are counted apart in ``stats``.
+
+Deliberately *not* normalised: object keys (argument names are part of a tool's schema; ``Table``
+and ``table`` are different arguments), the order of list items, and types across the string /
+number line (``"5"`` and ``5`` are different calls). Near-duplicates beyond this (a word changed)
+are not removed here; :mod:`deepeyes_core.leakage` counts those that cross splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from .records import Rejection, TrainingExample
+
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def normalise_arguments(value: Any) -> Any:
+    """The canonical form of an argument value, for comparing calls.
+
+    >>> normalise_arguments({"b": "  New   York ", "a": [5.0, True, None]})
+    {'a': [5, True, None], 'b': 'new york'}
+    """
+    if isinstance(value, str):
+        return " ".join(value.casefold().split())
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)  # nan, inf, -inf: JSON has no such number
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Mapping):
+        return {str(key): normalise_arguments(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [normalise_arguments(item) for item in value]
+    return normalise_arguments(str(value))
+
+
+def _digest(value: Any) -> str:
+    try:
+        data = orjson.dumps(value, option=_OPTIONS, default=str)
+    except (orjson.JSONEncodeError, TypeError):  # an int over 64 bits, say
+        data = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def dedup_key(example: TrainingExample) -> str:
+    """A hash of the tool sequence and the normalised arguments: equal for duplicates."""
+    return _digest([list(example.tool_sequence), [normalise_arguments(p) for p in example.tool_parameters]])
+
+
+def exact_key(example: TrainingExample) -> str:
+    """A hash of the tool sequence and the arguments as they are (object key order aside)."""
+    return _digest([list(example.tool_sequence), list(example.tool_parameters)])
+
+
+class Deduplication(tuple):
+    """``(kept, rejections)`` — unpacks as a pair — with ``stats``: ``{"exact": n, "near_exact": m}``."""
+
+    kept: list[TrainingExample]
+    rejections: list[Rejection]
+    stats: dict[str, int]
+
+    def __new__(cls, kept: list[TrainingExample], rejections: list[Rejection], stats: dict[str, int]):
+        self = super().__new__(cls, (kept, rejections))
+        self.kept, self.rejections, self.stats = kept, rejections, stats
+        return self
+
+
+def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
+    """Keep the first example of each :func:`dedup_key`; reject the others as ``"duplicate"``.
+
+    Returns ``(kept, rejections)`` with a ``.stats`` attribute counting exact and near-exact
+    duplicates. Each rejection names the kept example's task_id in its detail and accounts for the
+    duplicate's invocations (``records`` = its sequence length).
+    """
+    first: dict[str, tuple[str, str]] = {}  # dedup key -> (kept task_id, kept exact key)
+    kept: list[TrainingExample] = []
+    rejections: list[Rejection] = []
+    stats = {"exact": 0, "near_exact": 0}
+    for example in examples:
+        key = dedup_key(example)
+        exact = exact_key(example)
+        seen = first.get(key)
+        if seen is None:
+            first[key] = (example.task_id, exact)
+            kept.append(example)
+            continue
+        kept_id, kept_exact = seen
+        if exact == kept_exact:
+            stats["exact"] += 1
+            detail = f"exact duplicate of {kept_id}: same tools, identical arguments"
+        else:
+            stats["near_exact"] += 1
+            detail = f"near-exact duplicate of {kept_id}: same tools, arguments equal once normalised"
+        rejections.append(
+            Rejection("duplicate", detail, example.locations, example.sequence_length, stage="dedup")
+        )
+    return Deduplication(kept, rejections, stats)

@@ -1,0 +1,196 @@
+"""Leakage between splits: how many near-duplicate pairs of examples sit in different splits.
+
+Run after the split, whatever splitter ran; the counts go in the dataset stats. Dedup has removed
+exact and near-exact duplicates by then (:mod:`deepeyes_core.dedup`), so what is left to measure
+is examples that are *almost* the same. The definition used:
+
+Two examples are **near-duplicates** when
+
+1. they call the same tools in the same order, with the same argument names in each call
+   (object keys, nested ones as ``a.b`` and ``a[]``), and
+2. the Jaccard similarity of their feature sets is at least ``threshold`` (0.8), where an
+   example's features are
+   - for each call position and argument path, each word of the normalised string value
+     (``0|query|weather``, ``0|query|paris``), or the normalised value itself when it is not a
+     string (``1|limit=10``); and
+   - the word 3-shingles of the task description (``d|weather in paris``).
+
+So ``search(query="weather in Paris today")`` and ``search(query="Weather in Paris, today?")``
+are near-duplicates (their features are equal), and so are two SQL queries that differ by one
+id in fifteen words; ``get_weather(city="Paris", unit="celsius")`` and the same call with
+``unit="fahrenheit"`` are not (J = 9/13 = 0.69 with the template description).
+
+The count is exact, not estimated: examples are bucketed by condition 1, identical feature sets
+are merged (their pairs counted by arithmetic), and within a bucket an exact similarity join with prefix and
+positional filtering (PPJoin: Xiao et al., WWW 2008) finds every pair with J >= threshold without
+comparing all pairs: two sets that similar must share one of their rarest tokens. Only pairs
+that lie in different splits are verified. A MinHash/LSH library (datasketch) would only estimate,
+and needs numpy and scipy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from .dedup import normalise_arguments
+from .records import TrainingExample
+
+#: The default Jaccard threshold of a near-duplicate.
+THRESHOLD = 0.8
+#: Words per task-description shingle (the feature code below is written for 3).
+SHINGLE = 3
+#: One line for reports.
+DEFINITION = (
+    "same tool sequence and argument names, and Jaccard similarity >= {threshold} over argument "
+    "value words and task-description word 3-shingles"
+)
+
+_WORD = re.compile(r"\w+")
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key], f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, f"{path}[]")
+    else:
+        yield path, value
+
+
+def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """(bucket, features) of an example, as the module docstring defines them."""
+    shape: list[tuple[str, ...]] = []
+    features: set[str] = set()
+    for i, params in enumerate(example.tool_parameters):
+        leaves = list(_leaves(normalise_arguments(params), ""))
+        shape.append(tuple(sorted({path for path, _ in leaves})))
+        for path, value in leaves:
+            if isinstance(value, str):
+                words = _WORD.findall(value)
+                if words:
+                    features.update(map(f"{i}|{path}|".__add__, words))
+                else:
+                    features.add(f"{i}|{path}|{value}")
+            else:
+                features.add(f"{i}|{path}={orjson.dumps(value).decode()}")
+    words = _WORD.findall(example.task_description.casefold())
+    if len(words) < SHINGLE:
+        features.add("d|" + " ".join(words))
+    else:
+        features.update(map("d|{} {} {}".format, words, words[1:], words[2:]))
+    return (example.tool_sequence, tuple(shape)), frozenset(features)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def cross_split_near_duplicates(
+    splits: Mapping[str, Sequence[TrainingExample]], threshold: float = THRESHOLD
+) -> dict[str, int]:
+    """How many near-duplicate pairs lie in different splits: one count per pair of splits, in
+    the mapping's order (``train-val``, ``train-test``, ``val-test``), and ``total``.
+
+    Zero for a splitter that keeps every near-duplicate group together; see the module docstring
+    for the definition and the algorithm.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be within (0, 1], got {threshold}")
+    names = list(splits)
+    index = {name: i for i, name in enumerate(names)}
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    totals = {f"{a}-{b}": 0 for a, b in pairs}
+    buckets: dict[tuple[Any, ...], dict[frozenset[str], list[int]]] = defaultdict(dict)
+    for name, examples in splits.items():
+        for example in examples:
+            bucket, features = signature(example)
+            counts = buckets[bucket].setdefault(features, [0] * len(names))
+            counts[index[name]] += 1
+    for sets in buckets.values():
+        for counts in sets.values():  # identical features: J = 1
+            _add(totals, pairs, index, counts, counts, same=True)
+        if len(sets) > 1:
+            keys = list(sets)
+            for x, y in _similar_pairs(keys, threshold, [sets[key] for key in keys]):
+                _add(totals, pairs, index, sets[x], sets[y], same=False)
+    totals["total"] = sum(totals.values())
+    return totals
+
+
+def _add(totals, pairs, index, cx: list[int], cy: list[int], same: bool) -> None:
+    for a, b in pairs:
+        i, j = index[a], index[b]
+        if same:
+            totals[f"{a}-{b}"] += cx[i] * cx[j]
+        else:
+            totals[f"{a}-{b}"] += cx[i] * cy[j] + cx[j] * cy[i]
+
+
+def _one_split(counts: list[int]) -> int | None:
+    """The split all these examples are in, or None when they are in several."""
+    where = [i for i, n in enumerate(counts) if n]
+    return where[0] if len(where) == 1 else None
+
+
+def _similar_pairs(
+    sets: list[frozenset[str]], threshold: float, counts: list[list[int]]
+) -> Iterator[tuple[frozenset[str], frozenset[str]]]:
+    """Every pair of distinct sets with Jaccard >= threshold that could cross splits.
+
+    PPJoin (Xiao et al., "Efficient similarity joins for near duplicate detection", WWW 2008):
+    tokens ordered rarest first; sets taken smallest first; a set probes the index with its first
+    ``|x| - ceil(t|x|) + 1`` tokens and is indexed by its first ``|x| - ceil(2t/(1+t)|x|) + 1``;
+    the positions of the shared tokens bound the overlap still reachable (positional filter), and
+    only the survivors are intersected.
+    """
+    frequency = Counter(token for s in sets for token in s)
+    rank = {token: r for r, token in enumerate(sorted(frequency, key=lambda token: (frequency[token], token)))}
+    ranked = [sorted(rank[token] for token in s) for s in sets]  # rarest first
+    homes = [_one_split(c) for c in counts]
+    order = sorted(range(len(sets)), key=lambda i: len(sets[i]))
+    inverted: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    t = threshold
+    eps = 1e-9
+    for i in order:
+        x = sets[i]
+        size = len(x)
+        if size == 0:
+            continue
+        home = homes[i]
+        tokens = ranked[i]
+        probe = size - math.ceil(t * size - eps) + 1
+        min_size = t * size - eps
+        overlap: dict[int, int] = {}
+        for position, token in enumerate(tokens[:probe]):
+            for j, their_position in inverted.get(token, ()):
+                seen = overlap.get(j, 0)
+                if seen < 0:
+                    continue  # pruned
+                other = len(sets[j])
+                if other < min_size or (home is not None and home == homes[j]):
+                    overlap[j] = -1
+                    continue
+                needed = math.ceil(t / (1 + t) * (size + other) - eps)
+                if seen + 1 + min(size - position - 1, other - their_position - 1) >= needed:
+                    overlap[j] = seen + 1
+                else:
+                    overlap[j] = -1
+        for j, seen in overlap.items():
+            if seen > 0:
+                y = sets[j]
+                inter = len(x & y)
+                if inter >= t * (size + len(y) - inter) - eps:
+                    yield y, x
+        for position, token in enumerate(tokens[: size - math.ceil(2 * t / (1 + t) * size - eps) + 1]):
+            inverted[token].append((i, position))

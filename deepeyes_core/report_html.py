@@ -1,0 +1,148 @@
+"""The training report as one self-contained HTML page (inline SVG charts, no scripts, no downloads)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .io import atomic_write
+
+_BASE, _TRAINED, _VAL = "#9aa5b1", "#2f6fde", "#e07b24"
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:980px;color:#1f2933;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e4e7eb;padding-bottom:.3rem}
+.sub{color:#616e7c}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
+.card{border:1px solid #e4e7eb;border-radius:8px;padding:.7rem 1rem;min-width:150px}
+.card b{display:block;font-size:1.4rem}.muted{color:#9aa5b1}table{border-collapse:collapse;margin:.5rem 0}
+td,th{padding:.25rem .7rem;border-bottom:1px solid #f0f2f4;text-align:left}svg text{font:12px system-ui,sans-serif;fill:#3e4c59}
+.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _pct(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.1%}"
+
+
+def _legend(*items: tuple[str, str]) -> str:
+    return "<div class=legend>" + "".join(f"<span style='background:{c}'></span>{_esc(n)}" for n, c in items) + "</div>"
+
+
+def paired_bars(rows: Mapping[str, tuple[float | None, float | None]], width: int = 900) -> str:
+    """Horizontal bars, base (grey) above trained (blue), 0..100 %, one pair per row."""
+    label_w, bar_h, gap = 170, 11, 10
+    plot_w = width - label_w - 60
+    height = len(rows) * (2 * bar_h + gap) + 24
+    parts = [f"<svg width='{width}' height='{height}' role='img'>"]
+    for i, (name, (before, after)) in enumerate(rows.items()):
+        y = 8 + i * (2 * bar_h + gap)
+        parts.append(f"<text x='0' y='{y + bar_h + 4}'>{_esc(name)}</text>")
+        for j, (value, colour) in enumerate(((before, _BASE), (after, _TRAINED))):
+            v = value or 0.0
+            parts.append(f"<rect x='{label_w}' y='{y + j * bar_h}' width='{plot_w * v:.1f}' height='{bar_h - 1}' fill='{colour}'/>")
+            parts.append(f"<text x='{label_w + plot_w * v + 4:.1f}' y='{y + j * bar_h + bar_h - 2}'>{_pct(value)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_chart(series: Mapping[str, tuple[str, Sequence[float | None]]], width: int = 600, height: int = 220) -> str:
+    """Lines over epochs (1..n); each series is (colour, values)."""
+    values = [v for _, vs in series.values() for v in vs if v is not None]
+    if not values:
+        return "<p class=muted>not measured</p>"
+    top = max(values) * 1.1 or 1.0
+    n = max(len(vs) for _, vs in series.values())
+    left, bottom = 50, 30
+    pw, ph = width - left - 20, height - bottom - 10
+
+    def xy(i: int, v: float) -> str:
+        x = left + (pw * i / max(n - 1, 1))
+        return f"{x:.1f},{10 + ph - ph * v / top:.1f}"
+
+    parts = [f"<svg width='{width}' height='{height}' role='img'>",
+             f"<line x1='{left}' y1='{10 + ph}' x2='{left + pw}' y2='{10 + ph}' stroke='#cbd2d9'/>",
+             f"<text x='0' y='16'>{top:.2f}</text><text x='0' y='{10 + ph}'>0</text>"]
+    for i in range(n):
+        parts.append(f"<text x='{left + pw * i / max(n - 1, 1) - 4:.1f}' y='{height - 8}'>{i + 1}</text>")
+    for colour, vs in series.values():
+        points = [xy(i, v) for i, v in enumerate(vs) if v is not None]
+        parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='2.5' points='{' '.join(points)}'/>")
+        parts.extend(f"<circle cx='{p.split(',')[0]}' cy='{p.split(',')[1]}' r='3.5' fill='{colour}'/>" for p in points)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stacked_splits(stats: Mapping[str, Any], width: int = 900) -> str:
+    """One bar per split, segmented by difficulty."""
+    colours = {"easy": "#7bc47f", "medium": "#f0b429", "hard": "#d64545"}
+    splits = [s for s in ("train", "val", "test") if isinstance(stats.get(s), Mapping)]
+    total = max((stats[s]["count"] for s in splits), default=0) or 1
+    parts = [f"<svg width='{width}' height='{len(splits) * 30 + 10}' role='img'>"]
+    for i, split in enumerate(splits):
+        x, y = 60, 6 + i * 30
+        parts.append(f"<text x='0' y='{y + 15}'>{split}</text>")
+        for level, colour in colours.items():
+            count = stats[split].get("difficulty_distribution", {}).get(level, 0)
+            w = (width - 160) * count / total
+            if count:
+                parts.append(f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='20' fill='{colour}'><title>{level}: {count}</title></rect>")
+            x += w
+        parts.append(f"<text x='{x + 6:.1f}' y='{y + 15}'>{stats[split]['count']}</text>")
+    parts.append("</svg>")
+    return "".join(parts) + _legend(*colours.items())
+
+
+def render_report(report: Mapping[str, Any]) -> str:
+    ev = report.get("evaluation") or {}
+    training = report.get("training") or {}
+    stats = report.get("dataset_stats") or {}
+    cards = [
+        ("examples", stats.get("total_examples", "-")),
+        ("base model", _pct(ev.get("baseline_success_rate"))),
+        ("trained model", _pct(ev.get("post_training_success_rate"))),
+        ("improvement", "not measured" if ev.get("improvement_pct") is None else f"{ev['improvement_pct']:+.1f} pts"),
+        ("ready for RL", str(ev.get("readiness_for_rl"))),
+    ]
+    body = [
+        f"<h1>deepeyes training report</h1><p class=sub>{_esc(report.get('generated_at', ''))} · backend "
+        f"<b>{_esc(report.get('backend', ''))}</b> · status <b>{_esc(report.get('status', ''))}</b></p>",
+        "<div class=cards>" + "".join(f"<div class=card>{_esc(k)}<b>{_esc(v)}</b></div>" for k, v in cards) + "</div>",
+    ]
+    if ev.get("status") != "measured":
+        body.append(f"<p class=muted>Evaluation not measured: {_esc(ev.get('reason', ''))}</p>")
+    epochs = training.get("epochs") or []
+    body.append("<h2>Loss per epoch</h2>")
+    body.append(line_chart({
+        "train loss": (_TRAINED, [e.get("train_loss") for e in epochs]),
+        "val loss": (_VAL, [e.get("val_loss") for e in epochs]),
+    }) + _legend(("train loss", _TRAINED), ("val loss", _VAL)))
+    tools = ev.get("tool_improvements") or {}
+    if tools:
+        body.append("<h2>Exact calls per tool, before and after</h2>" + _legend(("base", _BASE), ("trained", _TRAINED)))
+        body.append(paired_bars({t: (v.get("before"), v.get("after")) for t, v in sorted(tools.items())}))
+    per_difficulty = ev.get("per_difficulty") or {}
+    if per_difficulty:
+        body.append("<h2>Exact sequences per difficulty, before and after</h2>")
+        body.append(paired_bars({d: (v.get("before"), v.get("after")) for d, v in per_difficulty.items()}))
+    if stats:
+        body.append("<h2>Split composition</h2>" + stacked_splits(stats))
+    rejects = (report.get("rejects") or {}).get("records_by_reason") or {}
+    if rejects:
+        body.append("<h2>Rejected records</h2><table>" + "".join(
+            f"<tr><td>{_esc(k)}</td><td>{v}</td></tr>" for k, v in rejects.items()) + "</table>")
+    body.append("<h2>Training</h2><table>" + "".join(
+        f"<tr><td>{_esc(k)}</td><td>{_esc(training.get(k))}</td></tr>"
+        for k in ("trained", "reason", "total_steps", "total_tokens", "wall_time_s", "device")) + "</table>")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>deepeyes training report</title>"
+            f"<style>{_CSS}</style><body>{''.join(body)}</body></html>")
+
+
+def write_html_report(report: Mapping[str, Any], path: Path) -> Path:
+    with atomic_write(path, "w") as handle:
+        handle.write(render_report(report))
+    return path

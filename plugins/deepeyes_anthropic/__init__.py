@@ -1,0 +1,1 @@
+"""deepeyes plugins for Anthropic formats: Claude Messages API transcripts and more."""

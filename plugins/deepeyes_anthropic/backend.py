@@ -1,0 +1,454 @@
+"""The ``anthropic`` training backend: Claude adapted in context, since the API has no fine-tuning.
+
+**Training is selection.** ``train`` chooses demonstrations (solved examples) from the train split:
+
+1. *Coverage.* The train split is ordered by ``task_id`` and shuffled with ``settings.seed``; then,
+   greedily, the example that covers the most tools and difficulty levels not yet covered is taken
+   (ties: the earlier in that order), until every tool and difficulty of the train split is covered
+   or ``max_demonstrations`` is reached.
+2. *Greedy rounds.* ``settings.epochs`` rounds; each draws ``candidates_per_round`` candidates (with
+   the seed), scores the current demonstrations plus each candidate on the val split (at most
+   ``val_limit`` examples, drawn with the seed) by the evaluator's exact-sequence accuracy
+   (``score_model``), and keeps the best candidate if it beats the current score.
+
+Cost: about ``val_limit × (1 + epochs × candidates_per_round)`` calls (5,000 with the defaults and
+a large val split), each paying the demonstrations at the cache-read price once the first call of
+its prefix wrote them. ``TrainingRun.total_steps`` counts the demonstration sets scored.
+
+The artifact, ``anthropic_adaptation.json`` in the workdir, holds the system prompt, the tool
+catalogue, the demonstrations and their ids, and every round's candidates and val scores. Every
+answer is cached on disk by a hash of the model, the full request and the prompt, so a rerun with
+the same data and seed replays the same answers and makes the same choices, paying for nothing twice.
+``learning_rate`` and ``batch_size`` do not apply and are reported so.
+
+**Serving.** ``generate("trained", prompts)`` sends the instructions, then the demonstrations with a
+``cache_control`` breakpoint (system blocks; the first request of a new prefix is sent alone, so
+the others read the prefix from the cache). ``generate("base", prompts)`` asks the same model with
+the same instructions and no demonstrations. ``tool_format = "text"`` (default) asks for the
+completion layout ("Tool Invocation Sequence:\\n1. name({json})"); ``"tools"`` offers the tool
+catalogue as Messages ``tools`` (``tool_choice: any``, every call in one turn) and writes the
+``tool_use`` blocks back in the completion layout. Only tools seen in train and val can be offered.
+A prompt the API fails to answer after the SDK's retries stops the run (an evaluation with holes
+would not be honest). The prefix cache needs at least the model's minimum cacheable length (4,096
+tokens for Claude Haiku 4.5); when the first response shows no cache written and none read,
+``usage.cache_warning`` says so.
+
+**Weights.** Weight-level fine-tuning of Claude goes through the ``bedrock-claude`` export (Amazon
+Bedrock's Claude fine-tuning format); this backend changes no weights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from deepeyes_core import (
+    SYSTEM_PROMPT,
+    ConfigError,
+    DeepeyesError,
+    EpochMetrics,
+    ToolCall,
+    ToolSpec,
+    TrainingExample,
+    TrainingRun,
+    TrainingSettings,
+    atomic_json,
+    converter,
+    hookimpl,
+)
+
+from .describer import (
+    AnthropicUsage,
+    CacheProbe,
+    DiskCache,
+    Prices,
+    check_model,
+    content_key,
+    default_cache_dir,
+    fatal_api_error,
+    import_anthropic,
+    make_client,
+    message_text,
+    resolve_api_key,
+    scrub,
+)
+
+ARTIFACT = "anthropic_adaptation.json"
+ARTIFACT_FORMAT = "deepeyes-anthropic-in-context/1"
+_CACHE_CONTROL = {"type": "ephemeral"}
+_TEXT_INSTRUCTIONS = (
+    SYSTEM_PROMPT + " Write it exactly in this layout, and nothing else:\nTool Invocation Sequence:\n"
+    '1. tool_name({"argument": "value"})\n2. next_tool({...})\n'
+    "Use only the tools offered, and copy argument values exactly from the task."
+)
+_TOOL_INSTRUCTIONS = (
+    "You are an agent that completes tasks by invoking tools. Make every tool call the task needs, in "
+    "order, all in this one turn: you will not see their results. Use only the tools offered, copy "
+    "argument values exactly from the task, and write no text."
+)
+_API_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _score_model():
+    try:
+        from deepeyes_core import score_model
+    except ImportError:  # until deepeyes_core exports it
+        from deepeyes_core.evaluation import score_model
+    return score_model
+
+
+def _catalogue(examples: Sequence[TrainingExample]) -> tuple[ToolSpec, ...]:
+    specs: dict[str, ToolSpec] = {}
+    for example in examples:
+        for spec in example.tools:
+            specs.setdefault(spec.name, spec)
+        for name in example.tool_sequence:
+            specs.setdefault(name, ToolSpec(name))
+    return tuple(specs[name] for name in sorted(specs))
+
+
+def _render_calls(calls: Sequence[ToolCall]) -> str:
+    return "Tool Invocation Sequence:\n" + "\n".join(f"{i}. {call.render()}" for i, call in enumerate(calls, 1))
+
+
+class AnthropicBackend:
+    """Adapts Claude in context (the Anthropic API has no fine-tuning endpoint): chosen demonstrations, prompt-cached.
+
+    "Training" chooses demonstrations from the train split (coverage of tools and difficulties, then
+    ``epochs`` greedy rounds scored on val); serving puts them behind a prompt-cache breakpoint. No
+    weight changes: weight-level Claude fine-tuning goes through the ``bedrock-claude`` export.
+    """
+
+    name = "anthropic"
+
+    @attrs.frozen
+    class Options:
+        #: None: the trainer's ``model_id``.
+        model: str | None = None
+        api_key: str | None = attrs.field(default=None, repr=False)
+        base_url: str | None = None
+        tool_format: str = attrs.field(default="text", validator=attrs.validators.in_(("text", "tools")))
+        concurrency: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+        max_retries: int = attrs.field(default=4, validator=attrs.validators.ge(0))
+        timeout_s: float = 120.0
+        max_tokens: int = 1024
+        max_demonstrations: int = attrs.field(default=32, validator=attrs.validators.ge(1))
+        candidates_per_round: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+        #: Val examples scored per candidate (drawn with the seed); None: all.
+        val_limit: int | None = 200
+        cache_dir: str | None = None
+        prices: Prices = attrs.field(factory=Prices)
+
+    def __init__(self, options: Options | None = None, *, http_client: Any = None):
+        options = options or self.Options()
+        self.options = options
+        component = f"training backend {self.name!r}"
+        self._api_key = resolve_api_key(options.api_key, component)
+        if options.model:
+            check_model(options.model, "[backend] model")
+        import_anthropic(component)
+        self._http_client = http_client
+        self._model: str | None = options.model
+        self.cache = DiskCache(options.cache_dir or default_cache_dir())
+        self.usage = AnthropicUsage(model=options.model or "", prices=options.prices)
+        self._probe = CacheProbe(self.usage, options.model or "")
+        self.catalogue: tuple[ToolSpec, ...] = ()
+        self.demonstrations: list[TrainingExample] = []
+        self.trained = False
+        #: The prompt layout the demonstrations are shown in: the one they were chosen with.
+        self._layout = "catalogue"
+
+    def __repr__(self) -> str:
+        return f"AnthropicBackend(model={self._model!r}, tool_format={self.options.tool_format!r})"
+
+    @property
+    def _config_key(self) -> str:
+        return "[backend] model" if self.options.model else "[trainer] model_id"
+
+    # -- training --------------------------------------------------------------------------------------
+
+    async def train(
+        self,
+        train: Sequence[TrainingExample],
+        val: Sequence[TrainingExample],
+        settings: TrainingSettings,
+        workdir: Path,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TrainingRun:
+        started = time.perf_counter()
+        if settings.prompt_layout == "guide":
+            raise ConfigError(
+                "training backend 'anthropic': the 'guide' prompt layout repeats the answer in the prompt, so "
+                "demonstrations cannot be chosen on it; set [dataset] prompt_layout to 'catalogue' or 'task'"
+            )
+        if not self.options.model:
+            check_model(settings.model_id, "[trainer] model_id")
+            self._model = settings.model_id
+            self.usage.model = self._probe.model = settings.model_id
+        if not train:
+            return TrainingRun(
+                backend=self.name, trained=False, reason="the train split is empty: nothing to choose from"
+            )
+        rng = random.Random(settings.seed)
+        pool = sorted(train, key=lambda e: e.task_id)
+        rng.shuffle(pool)
+        self.catalogue = _catalogue([*train, *val])
+        chosen = self._coverage(pool)
+        scored = sorted(val, key=lambda e: e.task_id)
+        if self.options.val_limit is not None and len(scored) > self.options.val_limit:
+            scored = sorted(rng.sample(scored, self.options.val_limit), key=lambda e: e.task_id)
+        layout = self._layout = settings.prompt_layout
+        score = await self._val_score(chosen, [], scored, layout) if scored else None
+        coverage_score = score
+        rounds: list[dict[str, Any]] = []
+        epochs: list[EpochMetrics] = []
+        for epoch in range(1, settings.epochs + 1):
+            ids = {e.task_id for e in chosen}
+            remaining = [e for e in pool if e.task_id not in ids]
+            room = len(chosen) < self.options.max_demonstrations and scored and remaining
+            candidates = rng.sample(remaining, min(self.options.candidates_per_round, len(remaining))) if room else []
+            results = []
+            for candidate in candidates:
+                results.append((await self._val_score(chosen, [candidate], scored, layout), candidate))
+            added = None
+            if results:
+                best_score, best = max(results, key=lambda r: r[0])  # first of equals
+                if best_score > (score or 0.0):
+                    chosen.append(best)
+                    score, added = best_score, best.task_id
+            rounds.append(
+                {
+                    "epoch": epoch,
+                    "val_score": score,
+                    "added": added,
+                    "candidates": [{"task_id": c.task_id, "val_score": s} for s, c in results],
+                }
+            )
+            epochs.append(EpochMetrics(epoch=epoch, val_score=score))
+            if progress is not None:
+                progress(epoch, settings.epochs)
+        self.demonstrations = chosen
+        self.trained = True
+        artifact = Path(workdir) / ARTIFACT
+        atomic_json(artifact, self._artifact(settings, coverage_score, rounds, len(scored)))
+        anthropic = import_anthropic("training backend 'anthropic'")
+        return TrainingRun(
+            backend=self.name,
+            trained=True,
+            reason=(
+                "in-context adaptation: demonstrations chosen from the train split; "
+                "the Anthropic API has no fine-tuning endpoint"
+            ),
+            epochs=tuple(epochs),
+            total_steps=1 + sum(len(r["candidates"]) for r in rounds),  # demonstration sets scored on val
+            total_tokens=self.usage.total_input_tokens + self.usage.output_tokens,
+            wall_time_s=round(time.perf_counter() - started, 3),
+            artifact=str(artifact),
+            device=f"Anthropic API ({self._model})",
+            not_applicable={"learning_rate": "not applicable", "batch_size": "not applicable"},
+            library_versions={"anthropic": anthropic.__version__},
+            extra={
+                "demonstrations": len(chosen),
+                "coverage_val_score": coverage_score,
+                "val_examples_scored": len(scored),
+                "usage": converter.unstructure(self.usage),
+            },
+        )
+
+    def _coverage(self, pool: list[TrainingExample]) -> list[TrainingExample]:
+        def elements(example: TrainingExample) -> set[tuple[str, str]]:
+            return {("tool", t) for t in example.tool_sequence} | {("difficulty", example.difficulty)}
+
+        uncovered = set().union(*(elements(e) for e in pool))
+        chosen: list[TrainingExample] = []
+        taken: set[str] = set()
+        while uncovered and len(chosen) < self.options.max_demonstrations:
+            best, best_gain = None, 0
+            for example in pool:
+                gain = len(elements(example) & uncovered) if example.task_id not in taken else 0
+                if gain > best_gain:
+                    best, best_gain = example, gain
+            if best is None:
+                break
+            chosen.append(best)
+            taken.add(best.task_id)
+            uncovered -= elements(best)
+        return chosen
+
+    async def _val_score(
+        self, chosen: list[TrainingExample], extra: list[TrainingExample], val: Sequence[TrainingExample], layout: str
+    ) -> float:
+        answers = await self._answer_all(self._system(chosen, extra, layout), [e.prompt(layout) for e in val])
+        return _score_model()(val, answers)["exact_sequence_accuracy"]
+
+    def _artifact(
+        self, settings: TrainingSettings, coverage: float | None, rounds: list[dict[str, Any]], scored: int
+    ) -> dict[str, Any]:
+        layout = settings.prompt_layout
+        return {
+            "format": ARTIFACT_FORMAT,
+            "backend": self.name,
+            "model": self._model,
+            "tool_format": self.options.tool_format,
+            "prompt_layout": layout,
+            "seed": settings.seed,
+            "epochs": settings.epochs,
+            "system_prompt": self._instructions(),
+            "system_blocks": self._system(self.demonstrations, [], layout),
+            "tool_catalogue": converter.unstructure(list(self.catalogue)),
+            "demonstration_ids": [e.task_id for e in self.demonstrations],
+            "demonstrations": [
+                {
+                    "task_id": e.task_id,
+                    "difficulty": e.difficulty,
+                    "tool_sequence": list(e.tool_sequence),
+                    "prompt": e.prompt(layout),
+                    "completion": e.completion(),
+                }
+                for e in self.demonstrations
+            ],
+            "coverage_val_score": coverage,
+            "val_examples_scored": scored,
+            "rounds": rounds,
+            "usage": converter.unstructure(self.usage),
+        }
+
+    # -- prompts ---------------------------------------------------------------------------------------
+
+    def _instructions(self) -> str:
+        if self.options.tool_format == "tools":
+            return _TOOL_INSTRUCTIONS
+        tools = "\n".join(f"- {spec.signature()}" for spec in self.catalogue)
+        return _TEXT_INSTRUCTIONS + (f"\n\nTools:\n{tools}" if tools else "")
+
+    def _system(
+        self, chosen: Sequence[TrainingExample], extra: Sequence[TrainingExample], layout: str
+    ) -> list[dict[str, Any]]:
+        """Instructions, then the demonstrations behind a breakpoint, then (while choosing) one
+        candidate behind a second breakpoint, so the demonstrations chosen so far stay cached."""
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": self._instructions()}]
+        numbered = 0
+        for group in (chosen, extra):
+            if not group:
+                continue
+            lines = [] if numbered else ["Solved examples, one per <example>:"]
+            for example in group:
+                numbered += 1
+                lines.append(f"<example>\n{example.prompt(layout)}\n\n{example.completion()}\n</example>")
+            blocks.append({"type": "text", "text": "\n\n".join(lines), "cache_control": _CACHE_CONTROL})
+        return blocks
+
+    def _tools(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        tools, names = [], {}
+        for spec in self.catalogue:
+            api_name = _API_NAME.sub("_", spec.name)[:64]
+            while api_name in names:
+                api_name = api_name[:60] + f"_{len(names)}"
+            names[api_name] = spec.name
+            schema = (
+                spec.parameters if spec.parameters.get("type") == "object" else {"type": "object", "properties": {}}
+            )
+            tools.append(
+                {"name": api_name, "description": spec.description or f"The {spec.name} tool.", "input_schema": schema}
+            )
+        return tools, names
+
+    # -- serving ---------------------------------------------------------------------------------------
+
+    async def generate(self, model: str, prompts: Sequence[str]) -> list[str] | None:
+        if model == "trained" and not self.trained:
+            return None
+        if self._model is None:
+            return None
+        demonstrations = self.demonstrations if model == "trained" else []
+        # The layout of the demonstrations is the one they were chosen with; prompts come as given.
+        return await self._answer_all(self._system(demonstrations, [], self._layout), list(prompts))
+
+    async def _answer_all(self, system: list[dict[str, Any]], prompts: list[str]) -> list[str]:
+        if not prompts:
+            return []
+        client = make_client(
+            f"training backend {self.name!r}",
+            self._api_key,
+            self.options.base_url,
+            self.options.max_retries,
+            self.options.timeout_s,
+            self._http_client,
+        )
+        semaphore = asyncio.Semaphore(self.options.concurrency)
+        try:
+            first = await self._answer(client, semaphore, system, prompts[0])  # writes the prefix cache
+            try:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(self._answer(client, semaphore, system, p)) for p in prompts[1:]]
+            except* (ConfigError, DeepeyesError) as errors:
+                raise errors.exceptions[0] from None
+            return [first, *(task.result() for task in tasks)]
+        finally:
+            if self._http_client is None:
+                await client.close()
+
+    async def _answer(
+        self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]], prompt: str
+    ) -> str:
+        opts = self.options
+        params: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": opts.max_tokens,
+            "system": system,
+            "messages": [{"role": "user", "content": prompt}],
+        }
+        names: dict[str, str] = {}
+        if opts.tool_format == "tools":
+            params["tools"], names = self._tools()
+            params["tool_choice"] = {"type": "any"}
+        key = content_key("backend-v1", params)
+        cached = self.cache.get(key)
+        if cached is not None and isinstance(cached.get("answer"), str):
+            self.usage.cached += 1
+            return cached["answer"]
+        anthropic = import_anthropic("training backend 'anthropic'")
+        async with semaphore:
+            self.usage.calls_started += 1
+            try:
+                message = await client.messages.create(**params)
+            except (anthropic.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
+                fatal = fatal_api_error(exc, self._model or "", self._config_key, self._api_key)
+                if fatal is not None:
+                    raise fatal from None
+                self.usage.failed_calls += 1
+                raise DeepeyesError(
+                    scrub(
+                        "training backend 'anthropic': no usable answer from the API (after up to "
+                        f"{opts.max_retries} retries) ({type(exc).__name__}: {exc}); answers so far are cached: "
+                        "run again to go on",
+                        self._api_key,
+                    )
+                ) from None
+        self.usage.record(message.usage, "interactive")
+        if any(block.get("cache_control") for block in system):
+            self._probe.observe(message.usage)
+        answer = self._completion(message, names)
+        self.cache.put(key, {"version": "backend-v1", "model": self._model, "answer": answer})
+        return answer
+
+    @staticmethod
+    def _completion(message: Any, names: dict[str, str]) -> str:
+        calls = [
+            ToolCall(names.get(block.name, block.name), dict(block.input) if isinstance(block.input, dict) else {})
+            for block in getattr(message, "content", None) or ()
+            if getattr(block, "type", "") == "tool_use"
+        ]
+        return _render_calls(calls) if calls else message_text(message)
+
+
+@hookimpl
+def deepeyes_training_backends():
+    return [AnthropicBackend]

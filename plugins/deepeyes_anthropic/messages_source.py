@@ -1,0 +1,317 @@
+"""The ``anthropic-messages`` source: Claude Messages API conversations, one JSON object a line.
+
+**Record.** One non-blank line of a JSONL file is one record: one conversation. It ends as exactly
+one item: a :class:`Trajectory` (every tool call of the conversation, each carrying the line as its
+location), or a :class:`Rejection` with ``records=1``. So ``trajectories + sum(rejection.records)``
+equals the number of non-blank lines read.
+
+**Line shapes.** Either a logged API exchange, ``{"request": <Messages API request body>,
+"response": <Message>}``, or the same keys flat, ``{"messages": [...], "tools": [...],
+"model": ..., "response": <Message>}``. ``response`` is optional (a transcript whose ``messages``
+already end with the assistant's turn); an ``error`` response is treated as absent. The response
+``response.model_dump(mode="json")`` of the ``anthropic`` SDK is read as is. Optional line-level
+keys: ``metadata.conversation_id`` / ``conversation_id`` / ``id`` (the session id; else
+``file:line``), ``timestamp`` (ISO 8601 or epoch seconds; else the file's modification time),
+``agent_name`` / ``metadata.agent_name`` (else the request's ``model``).
+
+**Pairing.** ``tool_use`` blocks (and ``server_tool_use`` / ``mcp_tool_use``) are paired with the
+``tool_result`` block (or ``*_tool_result``) that names their id; ``is_error: true`` makes the
+invocation a FAILURE whose error is the result's text. The first user turn's text is the
+trajectory's ``user_request``; the request's ``tools`` become its ``ToolSpec``s.
+
+**Rejections** (stage ``read``): ``malformed JSON`` / ``torn last line`` (from ``read_jsonl``),
+``malformed record`` (not the shape above), ``unparseable arguments`` (a ``tool_use.input`` that
+is a string but not a JSON object), ``unpaired tool_use`` (a call without a result, followed by
+more conversation), ``unpaired tool_result`` (a result naming no earlier call), ``awaiting tool
+results`` (the last assistant turn asks for tools whose results are not in the record: a logger
+that writes one line per API call writes the conversation again, longer, on a later line, so only
+the final line becomes a trajectory), ``no tool calls``.
+
+**Memory.** Streams: one line at a time, whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from deepeyes_core import (
+    Location,
+    Rejection,
+    SourceItem,
+    ToolInvocation,
+    ToolSpec,
+    ToolStatus,
+    Trajectory,
+    converter,
+    hookimpl,
+    read_jsonl,
+)
+
+_STAGE = "read"
+
+
+class _Reject(Exception):
+    """Raised while parsing a line; becomes the line's Rejection."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _malformed(detail: str) -> _Reject:
+    return _Reject("malformed record", detail)
+
+
+def _text_of(content: Any) -> str:
+    """The text of a content value: a string, or the ``text`` blocks of a list joined by newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            b["text"]
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+        ]
+        return "\n".join(parts)
+    return ""
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | None:
+    """``metadata.conversation_id``, else ``conversation_id``, else ``id`` of the line (or of the
+    request's metadata); None when there is none."""
+    metadata = line.get("metadata")
+    request_metadata = request.get("metadata")
+    candidates = [
+        metadata.get("conversation_id") if isinstance(metadata, dict) else None,
+        line.get("conversation_id"),
+        line.get("id"),
+        request_metadata.get("conversation_id") if isinstance(request_metadata, dict) else None,
+    ]
+    for value in candidates:
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return converter.structure(value, datetime)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise _malformed(f"timestamp {value!r}: {exc}") from None
+
+
+def _arguments(value: Any, call_id: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):  # a logger that kept the streamed partial JSON as text
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise _Reject("unparseable arguments", f"tool_use {call_id}: {exc}") from None
+        if isinstance(parsed, dict):
+            return parsed
+        raise _Reject("unparseable arguments", f"tool_use {call_id}: input is not a JSON object")
+    raise _malformed(f"tool_use {call_id}: input is a {type(value).__name__}, not an object")
+
+
+def _outcome(block: dict[str, Any]) -> tuple[Any, ToolStatus, str | None]:
+    """Result, status and error of a tool_result block."""
+    content = block.get("content")
+    failed = block.get("is_error") is True
+    if isinstance(content, dict):  # server tool results: {"type": "web_search_tool_result_error", ...}
+        kind = content.get("type")
+        if isinstance(kind, str) and kind.endswith("_error"):
+            failed = True
+            code = content.get("error_code")
+            return None, ToolStatus.FAILURE, str(code) if code is not None else kind
+    text = _text_of(content)
+    if failed:
+        return None, ToolStatus.FAILURE, text or "tool_result is_error"
+    only_text = isinstance(content, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in content)
+    return (text if isinstance(content, str) or only_text else content), ToolStatus.SUCCESS, None
+
+
+def _tools(value: Any) -> tuple[ToolSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _malformed("tools is not a list")
+    specs = []
+    for index, tool in enumerate(value):
+        if not isinstance(tool, dict) or not _name(tool.get("name")):
+            raise _malformed(f"tools[{index}] has no name")
+        schema = tool.get("input_schema")
+        description = tool.get("description")
+        specs.append(
+            ToolSpec(
+                tool["name"],
+                schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
+                description if isinstance(description, str) else "",
+            )
+        )
+    return tuple(specs)
+
+
+def _messages(request: dict[str, Any], response: Any) -> list[Any]:
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        raise _malformed("no messages list")
+    if response is None or (isinstance(response, dict) and response.get("type") == "error"):
+        return messages
+    if not isinstance(response, dict) or not isinstance(response.get("content"), list):
+        raise _malformed("response is not a Message (no content list)")
+    return [*messages, {"role": "assistant", "content": response["content"]}]
+
+
+class AnthropicMessagesSource:
+    """Claude Messages API conversations (JSONL): tool_use paired with tool_result by id."""
+
+    name = "anthropic-messages"
+
+    @attrs.frozen
+    class Options:
+        #: Agent name for every trajectory; unset: the line's agent_name, else the model.
+        agent_name: str | None = None
+
+    def __init__(self, options: Options):
+        self.options = options
+
+    def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
+        for path in paths:
+            mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
+            for item in read_jsonl(Path(path)):
+                if isinstance(item, Rejection):
+                    yield item
+                    continue
+                location, line = item
+                try:
+                    yield self._trajectory(location, line, mtime)
+                except _Reject as exc:
+                    yield Rejection(exc.reason, exc.detail, (location,), stage=_STAGE)
+                except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape not foreseen
+                    detail = f"unexpected shape: {type(exc).__name__}: {exc}"
+                    yield Rejection("malformed record", detail, (location,), stage=_STAGE)
+
+    def _trajectory(self, location: Location, line: Any, mtime: datetime) -> Trajectory:
+        if not isinstance(line, dict):
+            raise _malformed(f"expected a JSON object, got {type(line).__name__}")
+        request = line.get("request", line)
+        if not isinstance(request, dict):
+            raise _malformed("request is not an object")
+        response = line.get("response")
+        messages = _messages(request, response)
+        tools = _tools(request.get("tools"))
+        stamp = _timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
+        session = _conversation_id(line, request) or f"{location.file}:{location.line}"
+        metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
+        model = response.get("model") if isinstance(response, dict) else None
+        agent = (
+            self.options.agent_name
+            or _name(line.get("agent_name"))
+            or _name(metadata.get("agent_name"))
+            or _name(request.get("model"))
+            or _name(model)
+            or self.name
+        )
+        calls, results, user_request = _walk(messages)
+        if not calls:
+            raise _Reject("no tool calls", "the conversation has no tool_use block")
+        unpaired = [call_id for call_id in calls if call_id not in results]
+        if unpaired:
+            last = len(messages) - 1
+            if all(calls[call_id][2] == last for call_id in unpaired):
+                raise _Reject("awaiting tool results", f"the last turn asks for {', '.join(unpaired)}")
+            raise _Reject("unpaired tool_use", f"no tool_result for {', '.join(unpaired)}")
+        invocations = []
+        for call_id, (tool, arguments, _) in calls.items():
+            result, status, error = _outcome(results[call_id])
+            invocations.append(
+                ToolInvocation(
+                    tool_name=tool,
+                    agent_name=agent,
+                    parameters=arguments,
+                    result=result,
+                    status=status,
+                    latency_ms=0.0,
+                    timestamp=stamp,
+                    error=error,
+                    session_id=session,
+                    invocation_id=call_id,
+                    location=location,
+                )
+            )
+        return Trajectory(
+            agent_name=agent,
+            invocations=tuple(invocations),
+            session_id=session,
+            trajectory_id=str(location),
+            user_request=user_request,
+            tools=tools,
+            source=self.name,
+        )
+
+
+def _walk(
+    messages: list[Any],
+) -> tuple[dict[str, tuple[str, dict[str, Any], int]], dict[str, dict[str, Any]], str | None]:
+    """Calls by id (tool name, arguments, message index) in call order, results by id, and the
+    text of the first user turn."""
+    calls: dict[str, tuple[str, dict[str, Any], int]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    user_request: str | None = None
+    seen_user = False
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise _malformed(f"messages[{index}] is not an object")
+        role, content = message.get("role"), message.get("content")
+        if role not in ("user", "assistant"):
+            raise _malformed(f"messages[{index}].role is {role!r}, not user or assistant")
+        if isinstance(content, str):
+            blocks: list[Any] = [{"type": "text", "text": content}]
+        elif isinstance(content, list):
+            blocks = content
+        else:
+            raise _malformed(f"messages[{index}].content is neither text nor a list of blocks")
+        if role == "user" and not seen_user:
+            seen_user = True
+            user_request = _text_of(blocks).strip() or None
+        for position, block in enumerate(blocks):
+            where = f"messages[{index}].content[{position}]"
+            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+                raise _malformed(f"{where} is not a content block")
+            kind = block["type"]
+            if kind.endswith("tool_use"):
+                call_id, tool = _name(block.get("id")), _name(block.get("name"))
+                if call_id is None or tool is None:
+                    raise _malformed(f"{where}: {kind} without an id or a name")
+                if call_id in calls:
+                    raise _malformed(f"{where}: tool_use id {call_id} appears twice")
+                calls[call_id] = (tool, _arguments(block.get("input", {}), call_id), index)
+            elif kind.endswith("tool_result"):
+                call_id = _name(block.get("tool_use_id"))
+                if call_id is None:
+                    raise _malformed(f"{where}: {kind} without a tool_use_id")
+                if call_id not in calls:
+                    raise _Reject("unpaired tool_result", f"{where} answers {call_id}, which no earlier tool_use made")
+                if call_id in results:
+                    raise _malformed(f"{where}: a second result for {call_id}")
+                results[call_id] = block
+    return calls, results, user_request
+
+
+@hookimpl
+def deepeyes_trajectory_sources():
+    return [AnthropicMessagesSource]

@@ -1,0 +1,1 @@
+"""deepeyes plugins for OpenAI formats: Chat Completions transcripts."""

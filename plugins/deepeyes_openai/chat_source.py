@@ -1,0 +1,326 @@
+"""The ``openai-chat`` source: OpenAI Chat Completions conversations, one JSON object a line.
+
+**Record.** One non-blank line of a JSONL file is one record: one conversation. It ends as exactly
+one item: a :class:`Trajectory` (every tool call of the conversation, each carrying the line as its
+location), or a :class:`Rejection` with ``records=1``. So ``trajectories + sum(rejection.records)``
+equals the number of non-blank lines read.
+
+**Line shapes.** Either a logged API exchange, ``{"request": <chat.completions request body>,
+"response": <ChatCompletion>}``, or the same keys flat, ``{"messages": [...], "tools": [...],
+"response": ...}`` (OpenAI's fine-tuning JSONL is this shape, without a response). The response's
+first choice's ``message`` ends the conversation; ``response.model_dump(mode="json")`` of the
+``openai`` SDK is read as is, and an ``error`` response is treated as absent. Optional line-level
+keys: ``metadata.conversation_id`` / ``conversation_id`` / ``id`` (the session id; else
+``file:line``), ``timestamp`` (ISO 8601 or epoch seconds; else the response's ``created``; else
+the file's modification time), ``agent_name`` / ``metadata.agent_name`` (else the model).
+
+**Pairing.** Each assistant ``tool_calls`` entry (``type: function``) is paired with the ``tool``
+message whose ``tool_call_id`` names it. ``function.arguments`` is a JSON string and is parsed
+(an empty string means no arguments); what does not parse to a JSON object is ``unparseable
+arguments``. The Chat Completions format has no failure flag: an invocation is a SUCCESS unless its
+``tool`` message carries ``"is_error": true`` (a field some loggers add), which makes it a FAILURE
+with the message's text as the error. The first user message's text is the ``user_request``; the
+request's ``tools`` become ``ToolSpec``s. The legacy ``function_call`` / ``function`` role (no ids)
+is not read.
+
+**Rejections** (stage ``read``): ``malformed JSON`` / ``torn last line``, ``malformed record``,
+``unparseable arguments``, ``unsupported tool call`` (a ``custom`` tool call), ``unpaired
+tool_call``, ``unpaired tool message``, ``awaiting tool results`` (the last assistant message asks
+for tools whose results are not in the record: a per-call logger writes the conversation again,
+longer, later), ``no tool calls``.
+
+**Memory.** Streams: one line at a time, whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from deepeyes_core import (
+    Location,
+    Rejection,
+    SourceItem,
+    ToolInvocation,
+    ToolSpec,
+    ToolStatus,
+    Trajectory,
+    converter,
+    hookimpl,
+    read_jsonl,
+)
+
+_STAGE = "read"
+_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
+class _Reject(Exception):
+    """Raised while parsing a line; becomes the line's Rejection."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _malformed(detail: str) -> _Reject:
+    return _Reject("malformed record", detail)
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _text_of(content: Any) -> str:
+    """A message's text: the string, or its ``text`` parts joined by newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            p["text"]
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+        ]
+        return "\n".join(parts)
+    return ""
+
+
+def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | None:
+    """``metadata.conversation_id``, else ``conversation_id``, else ``id`` of the line (or of the
+    request's metadata); None when there is none."""
+    metadata = line.get("metadata")
+    request_metadata = request.get("metadata")
+    candidates = [
+        metadata.get("conversation_id") if isinstance(metadata, dict) else None,
+        line.get("conversation_id"),
+        line.get("id"),
+        request_metadata.get("conversation_id") if isinstance(request_metadata, dict) else None,
+    ]
+    for value in candidates:
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return converter.structure(value, datetime)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise _malformed(f"timestamp {value!r}: {exc}") from None
+
+
+def _arguments(value: Any, call_id: str) -> dict[str, Any]:
+    if isinstance(value, dict):  # a logger that stored them parsed
+        return value
+    if not isinstance(value, str):
+        raise _Reject("unparseable arguments", f"tool_call {call_id}: arguments are a {type(value).__name__}")
+    if not value.strip():
+        return {}
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise _Reject("unparseable arguments", f"tool_call {call_id}: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise _Reject("unparseable arguments", f"tool_call {call_id}: arguments are not a JSON object")
+    return parsed
+
+
+def _tools(value: Any) -> tuple[ToolSpec, ...]:
+    """``[{"type": "function", "function": {name, description, parameters}}]`` (or the flat
+    ``{"type": "function", "name": ...}``) as ToolSpecs."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _malformed("tools is not a list")
+    specs = []
+    for index, tool in enumerate(value):
+        function = tool.get("function", tool) if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not _name(function.get("name")):
+            raise _malformed(f"tools[{index}] has no function name")
+        schema, description = function.get("parameters"), function.get("description")
+        specs.append(
+            ToolSpec(
+                function["name"],
+                schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
+                description if isinstance(description, str) else "",
+            )
+        )
+    return tuple(specs)
+
+
+def _messages(request: dict[str, Any], response: Any) -> list[Any]:
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        raise _malformed("no messages list")
+    if response is None or (isinstance(response, dict) and "error" in response and "choices" not in response):
+        return messages
+    choices = response.get("choices") if isinstance(response, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise _malformed("response is not a ChatCompletion (no choices)")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise _malformed("response.choices[0] has no message")
+    return [*messages, message]
+
+
+class OpenAIChatSource:
+    """OpenAI Chat Completions conversations (JSONL): tool_calls paired with tool messages by id."""
+
+    name = "openai-chat"
+
+    @attrs.frozen
+    class Options:
+        #: Agent name for every trajectory; unset: the line's agent_name, else the model.
+        agent_name: str | None = None
+
+    def __init__(self, options: Options):
+        self.options = options
+
+    def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
+        for path in paths:
+            mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
+            for item in read_jsonl(Path(path)):
+                if isinstance(item, Rejection):
+                    yield item
+                    continue
+                location, line = item
+                try:
+                    yield self._trajectory(location, line, mtime)
+                except _Reject as exc:
+                    yield Rejection(exc.reason, exc.detail, (location,), stage=_STAGE)
+                except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape not foreseen
+                    detail = f"unexpected shape: {type(exc).__name__}: {exc}"
+                    yield Rejection("malformed record", detail, (location,), stage=_STAGE)
+
+    def _trajectory(self, location: Location, line: Any, mtime: datetime) -> Trajectory:
+        if not isinstance(line, dict):
+            raise _malformed(f"expected a JSON object, got {type(line).__name__}")
+        request = line.get("request", line)
+        if not isinstance(request, dict):
+            raise _malformed("request is not an object")
+        response = line.get("response")
+        messages = _messages(request, response)
+        tools = _tools(request.get("tools"))
+        created = response.get("created") if isinstance(response, dict) else None
+        if line.get("timestamp") is not None:
+            stamp = _timestamp(line["timestamp"])
+        elif isinstance(created, (int, float)) and not isinstance(created, bool):
+            stamp = _timestamp(created)
+        else:
+            stamp = mtime
+        session = _conversation_id(line, request) or f"{location.file}:{location.line}"
+        metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
+        model = response.get("model") if isinstance(response, dict) else None
+        agent = (
+            self.options.agent_name
+            or _name(line.get("agent_name"))
+            or _name(metadata.get("agent_name"))
+            or _name(request.get("model"))
+            or _name(model)
+            or self.name
+        )
+        calls, results, user_request = _walk(messages)
+        if not calls:
+            raise _Reject("no tool calls", "no assistant message has tool_calls")
+        unpaired = [call_id for call_id in calls if call_id not in results]
+        if unpaired:
+            last = len(messages) - 1
+            if all(calls[call_id][2] == last for call_id in unpaired):
+                raise _Reject("awaiting tool results", f"the last message asks for {', '.join(unpaired)}")
+            raise _Reject("unpaired tool_call", f"no tool message answers {', '.join(unpaired)}")
+        invocations = []
+        for call_id, (tool, arguments, _) in calls.items():
+            message = results[call_id]
+            text = _text_of(message.get("content"))
+            failed = message.get("is_error") is True
+            content = message.get("content")
+            invocations.append(
+                ToolInvocation(
+                    tool_name=tool,
+                    agent_name=agent,
+                    parameters=arguments,
+                    result=None if failed else (content if content is None or isinstance(content, str) else text),
+                    status=ToolStatus.FAILURE if failed else ToolStatus.SUCCESS,
+                    latency_ms=0.0,
+                    timestamp=stamp,
+                    error=(text or "tool message is_error") if failed else None,
+                    session_id=session,
+                    invocation_id=call_id,
+                    location=location,
+                )
+            )
+        return Trajectory(
+            agent_name=agent,
+            invocations=tuple(invocations),
+            session_id=session,
+            trajectory_id=str(location),
+            user_request=user_request,
+            tools=tools,
+            source=self.name,
+        )
+
+
+def _walk(
+    messages: list[Any],
+) -> tuple[dict[str, tuple[str, dict[str, Any], int]], dict[str, dict[str, Any]], str | None]:
+    """Calls by id (tool name, arguments, message index) in call order, tool messages by call
+    id, and the text of the first user message."""
+    calls: dict[str, tuple[str, dict[str, Any], int]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    user_request: str | None = None
+    seen_user = False
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise _malformed(f"messages[{index}] is not an object")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise _malformed(f"messages[{index}].role is {role!r}")
+        if role == "user" and not seen_user:
+            seen_user = True
+            user_request = _text_of(message.get("content")).strip() or None
+        if role == "assistant":
+            tool_calls = message.get("tool_calls")
+            if tool_calls is None:
+                continue
+            if not isinstance(tool_calls, list):
+                raise _malformed(f"messages[{index}].tool_calls is not a list")
+            for position, call in enumerate(tool_calls):
+                where = f"messages[{index}].tool_calls[{position}]"
+                if not isinstance(call, dict):
+                    raise _malformed(f"{where} is not an object")
+                call_id = _name(call.get("id"))
+                if call_id is None:
+                    raise _malformed(f"{where} has no id")
+                kind = call.get("type", "function")
+                if kind != "function":
+                    raise _Reject("unsupported tool call", f"{where} is of type {kind!r}")
+                function = call.get("function")
+                if not isinstance(function, dict) or _name(function.get("name")) is None:
+                    raise _malformed(f"{where} has no function name")
+                if call_id in calls:
+                    raise _malformed(f"{where}: tool_call id {call_id} appears twice")
+                calls[call_id] = (function["name"], _arguments(function.get("arguments"), call_id), index)
+        elif role == "tool":
+            call_id = _name(message.get("tool_call_id"))
+            if call_id is None:
+                raise _malformed(f"messages[{index}] is a tool message without a tool_call_id")
+            if call_id not in calls:
+                raise _Reject(
+                    "unpaired tool message", f"messages[{index}] answers {call_id}, which no earlier tool_call made"
+                )
+            if call_id in results:
+                raise _malformed(f"messages[{index}]: a second tool message for {call_id}")
+            results[call_id] = message
+    return calls, results, user_request
+
+
+@hookimpl
+def deepeyes_trajectory_sources():
+    return [OpenAIChatSource]

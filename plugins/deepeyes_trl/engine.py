@@ -1,0 +1,405 @@
+"""The training engine of the ``trl`` backend: TRL's SFTTrainer on (prompt, completion) pairs.
+
+``train`` fits a causal LM (LoRA through peft by default, or full fine-tuning; the ``tiny`` recipe
+trains a small Llama from scratch) with the loss on the completion only, checkpoints every epoch,
+resumes from the last checkpoint of an interrupted run with the same settings and data, and
+records per-epoch loss and token accuracy on train and val. ``generate`` answers prompts
+greedily, in batches, stopping at the end of the completion (eos).
+
+Prompt layout: a tokenizer with a chat template gets the pair as one user turn and one assistant
+turn (TRL's conversational prompt-completion format); one without (a base model, the tiny recipe)
+gets ``prompt + "\\n" + completion + eos`` as plain text. ``generate`` renders prompts the same way.
+
+torch, transformers, trl and peft are imported inside the functions, so importing this module
+is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from deepeyes_core import EpochMetrics
+
+log = logging.getLogger(__name__)
+
+Pair = tuple[str, str]
+#: Joins prompt and completion when the tokenizer has no chat template (and the prompt does not end
+#: in whitespace).
+SEPARATOR = "\n"
+LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers")
+#: Settings that only affect generation; a change in them does not invalidate a checkpoint.
+GENERATION_ONLY = ("max_new_tokens", "generation_batch_size")
+
+
+@attrs.frozen
+class TrlSettings:
+    """How to train and generate. ``model`` is ``"tiny"`` or a local path / hub id of a causal LM."""
+
+    model: str = "tiny"
+    method: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
+    epochs: int = 3
+    learning_rate: float = 1e-3  # the tiny recipe wants a high LR; for real models use e.g. 2e-4
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    max_length: int = 512
+    max_steps: int = -1  # > 0 caps the optimizer steps
+    seed: int = 42
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    max_new_tokens: int = 128
+    generation_batch_size: int = 16
+    #: Linear warmup: an int is a number of steps, a float in [0, 1) a fraction of all steps.
+    warmup_steps: float = 0.05
+    #: The tiny recipe (``model="tiny"``): BPE vocabulary cap, width, depth and attention heads.
+    tiny_vocab_size: int = 1024
+    tiny_hidden_size: int = 128
+    tiny_layers: int = 4
+    tiny_heads: int = 4
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.model == "tiny"
+
+
+@attrs.frozen
+class TrainOutcome:
+    """What one ``train`` call did. ``wall_time_s`` is this call's time (a resumed run's earlier
+    epochs are not in it); steps and tokens count the whole run, resumed part included."""
+
+    epochs: list[EpochMetrics]
+    total_steps: int
+    total_tokens: int
+    wall_time_s: float
+    base_model_dir: Path
+    trained_model_dir: Path
+    device: str
+    library_versions: dict[str, str]
+    resumed_from: Path | None = None
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries the engine uses."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def _has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def _plain_prompt(prompt: str) -> str:
+    return prompt if not prompt or prompt[-1].isspace() else prompt + SEPARATOR
+
+
+def _records(pairs: Sequence[Pair], chat: bool) -> list[dict[str, Any]]:
+    """TRL prompt-completion records: conversational with a chat template, plain text otherwise."""
+    if chat:
+        return [{"prompt": [{"role": "user", "content": p}], "completion": [{"role": "assistant", "content": c}]}
+                for p, c in pairs]
+    return [{"prompt": _plain_prompt(p), "completion": c} for p, c in pairs]
+
+
+def _prompt_text(prompt: str, tokenizer: Any) -> str:
+    """The text the model sees before it starts its completion (what training conditioned on)."""
+    if _has_chat_template(tokenizer):
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+    return _plain_prompt(prompt)
+
+
+# -- the run record (trl_config.json) and resuming ------------------------------------------
+
+
+def _fingerprint(pairs: Sequence[Pair]) -> str:
+    digest = hashlib.sha256()
+    for prompt, completion in pairs:
+        digest.update(json.dumps([prompt, completion]).encode())
+    return digest.hexdigest()
+
+
+def _run_key(settings: TrlSettings, train_pairs: Sequence[Pair], val_pairs: Sequence[Pair]) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed: the training settings and the data."""
+    training = {k: v for k, v in attrs.asdict(settings).items() if k not in GENERATION_ONLY}
+    return {"settings": training, "train_sha256": _fingerprint(train_pairs), "val_sha256": _fingerprint(val_pairs)}
+
+
+def _resumable_checkpoint(output_dir: Path, key: dict[str, Any]) -> Path | None:
+    """The last checkpoint of an earlier run with the same key; stale checkpoints are removed."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints, record = output_dir / "checkpoints", output_dir / "trl_config.json"
+    if not checkpoints.is_dir():
+        return None
+    try:
+        same = json.loads(record.read_text())["run_key"] == key
+    except (OSError, ValueError, KeyError):
+        same = False
+    last = get_last_checkpoint(str(checkpoints)) if same else None
+    if last is None:
+        log.warning("removing checkpoints of a different run (settings or data changed): %s", checkpoints)
+        shutil.rmtree(checkpoints)
+        return None
+    return Path(last)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON to a temporary name and rename, so a crash never leaves a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    tmp.replace(path)
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+def _device() -> tuple[str, bool]:
+    """(a description of the device, whether to train in bf16)."""
+    import torch
+
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported()
+        return f"cuda ({torch.cuda.get_device_name(0)}{', bf16' if bf16 else ''})", bf16
+    return "cpu", False
+
+
+def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: Path, bf16: bool) -> tuple[Any, Any, Path]:
+    """(model, tokenizer, base model dir). Tiny: build, or reload, the random init saved in base/."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.is_tiny:
+        from . import tiny
+
+        base = output_dir / "base"
+        if not (base / "config.json").is_file():
+            model, tokenizer = tiny.build((_plain_prompt(p) + c for p, c in train_pairs), settings)
+            model.save_pretrained(base)
+            tokenizer.save_pretrained(base)
+        return AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base), base
+    # Full fine-tuning keeps fp32 master weights (bf16 autocast); LoRA's frozen base can be bf16.
+    dtype = torch.bfloat16 if bf16 and settings.method == "lora" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(settings.model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer, _local_dir(settings.model)
+
+
+def _local_dir(model: str) -> Path:
+    """A local directory holding ``model``: the path itself, or the hub cache's snapshot."""
+    if Path(model).exists():
+        return Path(model).resolve()
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model, local_files_only=True))
+
+
+def _progress_callback(on_progress: Callable[[int, int], None]) -> Any:
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003
+            on_progress(state.global_step, state.max_steps)
+
+    return Progress()
+
+
+def _epoch_metrics(log_history: list[dict[str, Any]]) -> list[EpochMetrics]:
+    """One EpochMetrics per epoch, from the trainer's logs (logged and evaluated once per epoch;
+    train values are means over the epoch's batches, val values are at the epoch's end)."""
+    train = [entry for entry in log_history if "loss" in entry]
+    val = [entry for entry in log_history if "eval_loss" in entry]
+    metrics = []
+    for i, entry in enumerate(train):
+        evaluated = val[i] if i < len(val) else {}
+        metrics.append(EpochMetrics(
+            epoch=i + 1,
+            train_loss=entry.get("loss"),
+            val_loss=evaluated.get("eval_loss"),
+            train_token_accuracy=entry.get("mean_token_accuracy"),
+            val_token_accuracy=evaluated.get("eval_mean_token_accuracy"),
+        ))
+    return metrics
+
+
+# -- the public functions ------------------------------------------------------------------------
+
+
+def train(
+    train_pairs: list[Pair],
+    val_pairs: list[Pair],
+    settings: TrlSettings,
+    output_dir: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> TrainOutcome:
+    """Fine-tune on (prompt, completion) pairs with the loss on the completion only.
+
+    Writes ``base/`` (tiny recipe: the random init and its tokenizer), ``checkpoints/`` (one per
+    epoch), ``final/`` (model or LoRA adapter, tokenizer, trl_config.json) and ``trl_config.json``
+    (the settings, the data's fingerprint, the SFTConfig and LoRA config used). An interrupted run
+    with the same settings and data resumes from its last checkpoint.
+    """
+    from datasets import Dataset
+    from transformers import PrinterCallback, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    if not train_pairs:
+        raise ValueError("no training pairs")
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    key = _run_key(settings, train_pairs, val_pairs)
+    resume = _resumable_checkpoint(output_dir, key)
+    device, bf16 = _device()
+    set_seed(settings.seed)
+    model, tokenizer, base_dir = _load_base(settings, train_pairs, output_dir, bf16)
+    chat = _has_chat_template(tokenizer)
+    lora = None if settings.is_tiny or settings.method == "full" else _lora_config(settings)
+    per_epoch = "epoch" if val_pairs else "no"
+    config = SFTConfig(
+        output_dir=str(output_dir / "checkpoints"),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        max_length=settings.max_length,
+        completion_only_loss=True,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        bf16=bf16,
+        gradient_checkpointing=not settings.is_tiny,
+        logging_strategy="epoch",
+        eval_strategy=per_epoch,
+        save_strategy="epoch",
+        save_total_limit=2,
+        include_num_input_tokens_seen="non_padding",
+        report_to="none",
+        disable_tqdm=True,
+        dataset_num_proc=None,
+    )
+    _write_json(output_dir / "trl_config.json", {
+        "run_key": key,
+        "recipe": "tiny" if settings.is_tiny else settings.method,
+        "prompt_format": "chat template" if chat else f"prompt + {SEPARATOR!r} + completion + eos",
+        "train_examples": len(train_pairs),
+        "val_examples": len(val_pairs),
+        "sft_config": config.to_dict(),
+        "lora_config": lora.to_dict() if lora is not None else None,
+        "library_versions": library_versions(),
+        "device": device,
+    })
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(_records(train_pairs, chat)),
+        eval_dataset=Dataset.from_list(_records(val_pairs, chat)) if val_pairs else None,
+        processing_class=tokenizer,
+        peft_config=lora,
+        callbacks=[_progress_callback(on_progress)] if on_progress else None,
+    )
+    trainer.remove_callback(PrinterCallback)  # metrics go into the outcome, progress to on_progress
+    if resume is not None:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    final = output_dir / "final"
+    trainer.save_model(str(final))
+    tokenizer.save_pretrained(str(final))
+    shutil.copyfile(output_dir / "trl_config.json", final / "trl_config.json")
+    return TrainOutcome(
+        epochs=_epoch_metrics(trainer.state.log_history),
+        total_steps=trainer.state.global_step,
+        total_tokens=int(trainer.state.num_input_tokens_seen),
+        wall_time_s=round(time.perf_counter() - started, 3),
+        base_model_dir=base_dir,
+        trained_model_dir=final,
+        device=device,
+        library_versions=library_versions(),
+        resumed_from=resume,
+    )
+
+
+def _lora_config(settings: TrlSettings) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def load_for_inference(model_dir: Path) -> tuple[Any, Any]:
+    """(model in eval mode on the best device, tokenizer) from a model or LoRA adapter directory.
+    An adapter is merged into its base model for speed."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    device, bf16 = _device()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    if (model_dir / "adapter_config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(model_dir, dtype=dtype).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # decoder-only batches are padded on the left for generation
+    model.to("cuda" if device.startswith("cuda") else "cpu").eval()
+    return model, tokenizer
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    configured = model.generation_config.eos_token_id
+    configured = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
+    return list(dict.fromkeys([tokenizer.eos_token_id, *configured]))
+
+
+def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list[str]:
+    """Greedy completions for ``prompts``, in order, without the prompt; each stops at eos or after
+    ``settings.max_new_tokens``. Prompts are batched by length, ``generation_batch_size`` at a time."""
+    import torch
+
+    if not prompts:
+        return []
+    model, tokenizer = load_for_inference(model_dir)
+    chat = _has_chat_template(tokenizer)
+    texts = [_prompt_text(prompt, tokenizer) for prompt in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    eos = _eos_ids(model, tokenizer)
+    answers: list[str] = [""] * len(texts)
+    for start in range(0, len(order), settings.generation_batch_size):
+        batch = order[start:start + settings.generation_batch_size]
+        # A chat template already renders the special tokens (as TRL's training did).
+        inputs = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                           add_special_tokens=not chat).to(model.device)
+        inputs.pop("token_type_ids", None)
+        with torch.inference_mode():
+            output = model.generate(**inputs, do_sample=False, max_new_tokens=settings.max_new_tokens,
+                                    eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
+        new = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        for i, text in zip(batch, new):
+            answers[i] = text.strip()
+    return answers

@@ -1,0 +1,338 @@
+"""Evaluation: parsing predicted calls, BFCL-style argument matching, scores, leak check, before/after."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deepeyes_core.errors import LeakError
+from deepeyes_core.evaluation import (
+    ExampleScore,
+    MatchOptions,
+    arguments_match,
+    check_no_leak,
+    evaluate_improvement,
+    parse_invocations,
+    score_answer,
+    score_model,
+)
+from deepeyes_core.records import ToolCall, ToolSpec, TrainingExample
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+params = st.dictionaries(st.text(max_size=10), json_values, max_size=4)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.\-]{0,15}", fullmatch=True)
+
+
+@st.composite
+def examples(draw):
+    tools = draw(st.lists(names, min_size=1, max_size=5))
+    return TrainingExample(
+        task_id="t",
+        task_description=draw(st.text(min_size=1, max_size=40)),
+        tool_sequence=tuple(tools),
+        tool_parameters=tuple(draw(params) for _ in tools),
+        difficulty=draw(st.sampled_from(["easy", "medium", "hard"])),
+    )
+
+
+def canonical(calls):
+    """Calls as JSON text: distinguishes 1 from 1.0 and True from 1, unlike dict equality."""
+    return json.dumps([[c.name, c.arguments] for c in calls])
+
+
+def example(task_id, calls, difficulty="easy", task=None):
+    return TrainingExample(
+        task_id=task_id,
+        task_description=task or f"Do thing number {task_id}",
+        tool_sequence=tuple(name for name, _ in calls),
+        tool_parameters=tuple(args for _, args in calls),
+        difficulty=difficulty,
+        tools=(ToolSpec("db.query"), ToolSpec("cache_set")),
+    )
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+@given(examples())
+def test_parse_round_trips_the_completion(ex):
+    parsed = parse_invocations(ex.completion())
+    assert parsed is not None
+    assert canonical(parsed) == canonical(ex.calls)
+
+
+@given(examples(), st.sampled_from(["", "\n\nSuccess: Yes\n\nConfidence: high", "  \n"]))
+def test_parse_round_trips_with_trailing_text_and_fences(ex, tail):
+    text = f"```\n{ex.completion()}{tail}\n```"
+    assert canonical(parse_invocations(text)) == canonical(ex.calls)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Tool Invocation Sequence:\n1. db.query({"table": "orders", "limit": 5})\n2. cache-set({"ttl": 60})',
+        '  1. db.query({"table": "orders", "limit": 5})\n\n\n2. cache-set({"ttl": 60})  \n',
+        '1) db.query( {"table":"orders","limit":5} )\n2) cache-set({ "ttl" : 60 })',
+        (
+            '```json\nTool Invocation Sequence:\n1. db.query({"limit": 5, "table": "orders"})\n'
+            '2. cache-set({"ttl": 60})\n```\n\nSuccess: Yes\n\nConfidence: high'
+        ),
+        'Here you go:\n1. db.query({\n  "table": "orders",\n  "limit": 5\n})\n2. cache-set({"ttl": 60})',
+        '- db.query({"table": "orders", "limit": 5})\n- cache-set({"ttl": 60})',
+    ],
+)
+def test_parse_is_tolerant(text):
+    assert parse_invocations(text) == (
+        ToolCall("db.query", {"table": "orders", "limit": 5}),
+        ToolCall("cache-set", {"ttl": 60}),
+    )
+
+
+def test_parse_reads_empty_parentheses_as_no_arguments():
+    assert parse_invocations("1. now()\n2. now({})") == (ToolCall("now", {}), ToolCall("now", {}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n",
+        "Tool Invocation Sequence:\n",
+        "I cannot help with that.",
+        "1. db.query(table='orders')",  # Python keywords, not a JSON object
+        '1. db.query(["orders"])',  # arguments not an object
+        '1. db.query({"table": "orders"',  # unterminated
+        '1. db.query({"table": "orders"}',  # no closing parenthesis
+        '1. db.query({"table": orders})',  # invalid JSON
+        '1. db.query({"table": "orders"})\n2. then cache the rows',  # a numbered line that is no call
+    ],
+)
+def test_parse_refuses_unparseable_answers(text):
+    assert parse_invocations(text) is None
+
+
+# -- argument matching ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expected", "predicted", "match"),
+    [
+        ({"n": 5}, {"n": 5.0}, True),
+        ({"n": 5.0}, {"n": 5}, True),
+        ({"n": 5}, {"n": 5.5}, False),
+        ({"flag": True}, {"flag": 1}, False),
+        ({"n": 1}, {"n": True}, False),
+        ({"flag": False}, {"flag": False}, True),
+        ({"a": 1, "b": "x"}, {"b": "x", "a": 1}, True),
+        ({"a": 1, "b": "x"}, {"a": 1}, False),
+        ({"a": 1}, {"a": 1, "b": "x"}, False),
+        ({"a": None}, {"a": None}, True),
+        ({"a": None}, {"a": 0}, False),
+        ({"a": "5"}, {"a": 5}, False),
+        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1.0, {"c": 2}]}}, True),
+        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1, {"c": 2, "d": 3}]}}, False),
+        ({"a": [1, 2]}, {"a": [2, 1]}, False),
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False),
+        ({"a": [1]}, {"a": {"0": 1}}, False),
+        ({"s": "Orders"}, {"s": "orders"}, False),
+        ({}, {}, True),
+    ],
+)
+def test_arguments_match_like_bfcl(expected, predicted, match):
+    assert arguments_match(expected, predicted) is match
+
+
+def test_match_options_loosen_strings_and_numbers():
+    assert not arguments_match({"s": "Orders "}, {"s": "orders"})
+    assert not arguments_match({"s": "Orders "}, {"s": "orders"}, MatchOptions(string_match="strip"))
+    assert arguments_match({"s": " x "}, {"s": "x"}, MatchOptions(string_match="strip"))
+    assert arguments_match({"s": ["Orders "]}, {"s": ["orders"]}, MatchOptions(string_match="casefold"))
+    assert arguments_match({"x": 1.0}, {"x": 1.05}, MatchOptions(float_tolerance=0.1))
+    assert not arguments_match({"x": 1.0}, {"x": 1.2}, MatchOptions(float_tolerance=0.1))
+    assert not arguments_match({"x": True}, {"x": 1}, MatchOptions(float_tolerance=0.5))
+    with pytest.raises(ValueError):
+        MatchOptions(string_match="fuzzy")
+    with pytest.raises(ValueError):
+        MatchOptions(float_tolerance=-1)
+
+
+# -- scores --------------------------------------------------------------------------------------
+
+Q = ("db.query", {"table": "orders", "limit": 5})
+C = ("cache_set", {"ttl": 60})
+
+
+def render(*calls):
+    return "Tool Invocation Sequence:\n" + "\n".join(
+        f"{i}. {ToolCall(n, a).render()}" for i, (n, a) in enumerate(calls, 1)
+    )
+
+
+def test_score_answer():
+    expected = example("e", [Q, C]).calls
+    assert score_answer(expected, render(Q, C)) == ExampleScore(True, True, True, 1.0)
+    assert score_answer(expected, render(Q, ("cache_set", {"ttl": 61}))) == ExampleScore(True, False, True, 0.5)
+    assert score_answer(expected, render(C, Q)) == ExampleScore(True, False, False, 0.0)
+    assert score_answer(expected, render(Q)) == ExampleScore(True, False, False, 0.5)
+    assert score_answer(expected, render(Q, C, C)) == ExampleScore(True, False, False, 1.0)
+    assert score_answer(expected, "no idea") == ExampleScore(False, False, False, 0.0)
+
+
+@pytest.fixture
+def test_set():
+    return [
+        example("1", [Q, C], "easy"),
+        example("2", [Q], "easy"),
+        example("3", [C, Q], "medium"),
+        example("4", [C], "hard"),
+    ]
+
+
+def test_score_model_numbers(test_set):
+    answers = [
+        render(Q, C),  # exact
+        render(("db.query", {"table": "users", "limit": 5})),  # right name, wrong argument
+        render(C, ("db.query", {"limit": 5.0, "table": "orders"})),  # exact (5 == 5.0, key order)
+        "1. cache_set(ttl=60)",  # unparseable
+    ]
+    scores = score_model(test_set, answers)
+    assert scores == {
+        "examples": 4,
+        "exact_sequence_accuracy": 0.5,
+        "tool_name_sequence_accuracy": 0.75,
+        "argument_accuracy": 4 / 6,
+        "unparseable": 1,
+        "per_tool": {"cache_set": 2 / 3, "db.query": 2 / 3},
+        "per_difficulty": {"easy": 0.5, "medium": 1.0, "hard": 0.0},
+    }
+
+
+def test_score_model_refuses_a_count_mismatch(test_set):
+    with pytest.raises(ValueError, match="3 answers for 4 examples"):
+        score_model(test_set, ["", "", ""])
+
+
+# -- leak check ----------------------------------------------------------------------------------
+
+
+def test_leak_check_refuses_the_guide_layout_and_accepts_the_others(test_set):
+    for ex in test_set:
+        with pytest.raises(LeakError, match="catalogue"):
+            check_no_leak(ex, ex.prompt("guide"))
+        check_no_leak(ex, ex.prompt("catalogue"))
+        check_no_leak(ex, ex.prompt("task"))
+
+
+def test_leak_check_looks_at_call_syntax_only():
+    ex = example("v", [Q], task="Read 5 rows of the orders table")
+    check_no_leak(ex, ex.prompt("catalogue"))
+    with pytest.raises(LeakError, match="db.query"):
+        check_no_leak(ex, "Task: hint: " + ToolCall(*Q).render())
+    with pytest.raises(LeakError, match="expected call"):
+        check_no_leak(ex, 'Task: db.query({"table":"orders","limit":5})')
+    with pytest.raises(LeakError, match="completion"):
+        check_no_leak(ex, ex.completion())
+
+
+# -- before / after ------------------------------------------------------------------------------
+
+
+class ReplayBackend:
+    """Answers with the reference completion for "trained" and a wrong call for "base", except for
+    the test examples named in ``base_right``; or cannot answer with the roles in ``cannot``."""
+
+    name = "replay"
+
+    def __init__(self, examples, base_right=(), cannot=()):
+        self.by_prompt = {ex.prompt("catalogue"): ex for ex in examples}
+        assert len(self.by_prompt) == len(examples), "test prompts must differ"
+        self.base_right = set(base_right)
+        self.cannot = set(cannot)
+        self.asked = []
+
+    async def generate(self, model, prompts):
+        self.asked.append(model)
+        if model in self.cannot:
+            return None
+        answers = []
+        for prompt in prompts:
+            ex = self.by_prompt[prompt]
+            if model == "trained" or ex.task_id in self.base_right:
+                answers.append(ex.completion())
+            else:
+                answers.append(render(("db.query", {"table": "nothing"})))
+        return answers
+
+
+def test_evaluate_improvement_measures_both_models(test_set):
+    backend = ReplayBackend(test_set, base_right={"4"})
+    ev = asyncio.run(evaluate_improvement(backend, test_set, phase1_success_rates={"db.query": 0.99}))
+    assert sorted(backend.asked) == ["base", "trained"]
+    assert ev["status"] == "measured"
+    assert ev["metric"] == "exact_sequence_accuracy"
+    assert ev["test_examples"] == 4
+    assert ev["baseline_success_rate"] == 0.25
+    assert ev["post_training_success_rate"] == 1.0
+    assert ev["improvement_pct"] == pytest.approx(75.0)
+    assert ev["improvement_unit"] == "percentage points"
+    assert ev["relative_improvement_pct"] == pytest.approx(300.0)
+    assert ev["readiness_for_rl"] is True
+    assert ev["tool_improvements"]["cache_set"] == {"before": pytest.approx(1 / 3), "after": 1.0,
+                                                   "delta_pct_points": pytest.approx(200 / 3)}
+    assert ev["tool_improvements"]["db.query"]["before"] == 0.0
+    assert ev["per_difficulty"]["hard"] == {"before": 1.0, "after": 1.0, "delta_pct_points": 0.0}
+    assert ev["per_difficulty"]["easy"]["before"] == 0.0
+    assert ev["base"]["unparseable"] == 0 and ev["trained"]["argument_accuracy"] == 1.0
+    assert ev["phase1_success_rates"] == {"db.query": 0.99}
+
+
+def test_evaluate_improvement_readiness_and_zero_baseline(test_set):
+    backend = ReplayBackend(test_set)
+    ev = asyncio.run(evaluate_improvement(backend, test_set, readiness_threshold=1.01))
+    assert ev["baseline_success_rate"] == 0.0
+    assert ev["relative_improvement_pct"] is None
+    assert ev["improvement_pct"] == pytest.approx(100.0)
+    assert ev["readiness_for_rl"] is False
+    assert "below" in ev["readiness_reason"]
+
+
+@pytest.mark.parametrize("role", ["trained", "base"])
+def test_evaluate_improvement_not_measured_when_a_model_cannot_answer(test_set, role):
+    backend = ReplayBackend(test_set, cannot={role})
+    ev = asyncio.run(evaluate_improvement(backend, test_set, phase1_success_rates={"x": 0.9}))
+    assert ev["status"] == "not measured"
+    assert f"{role} model" in ev["reason"] and "'replay'" in ev["reason"]
+    for key in ("baseline_success_rate", "post_training_success_rate", "improvement_pct", "relative_improvement_pct"):
+        assert ev[key] is None
+    assert ev["readiness_for_rl"] is False
+    assert ev["tool_improvements"] == {}
+    assert ev["phase1_success_rates"] == {"x": 0.9}
+
+
+def test_evaluate_improvement_empty_test_split():
+    backend = ReplayBackend([])
+    ev = asyncio.run(evaluate_improvement(backend, []))
+    assert ev["status"] == "not measured" and "empty" in ev["reason"]
+    assert ev["improvement_pct"] is None and backend.asked == []
+
+
+def test_evaluate_improvement_refuses_leaking_prompts_before_generating(test_set):
+    backend = ReplayBackend(test_set)
+    with pytest.raises(LeakError):
+        asyncio.run(evaluate_improvement(backend, test_set, prompt_layout="guide"))
+    assert backend.asked == []
