@@ -23,6 +23,9 @@ from .components import (
     TrajectorySource,
 )
 from .dataset import SFTDataset, split_file_name, split_statistics, write_split_jsonl
+from .dedup import dedup_key, deduplicate, normalise_arguments
+from .leakage import cross_split_near_duplicates
+from .redaction import RedactionOptions, Redactor
 from .errors import (
     ConfigError,
     DatasetError,

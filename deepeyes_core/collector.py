@@ -20,6 +20,7 @@ import attrs
 
 from .baseline import BaselineTracker
 from .components import DifficultyClassifier, SourceItem, TaskDescriber
+from .redaction import Redactor
 from .records import Rejection, ToolInvocation, ToolSpec, ToolStatus, TrainingExample, Trajectory
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
@@ -92,6 +93,7 @@ class TrajectoryCollector:
         *,
         describer: TaskDescriber | None = None,
         classifier: DifficultyClassifier | None = None,
+        redactor: Redactor | None = None,
         session_gap_seconds: float = 300.0,
         session_timeout_seconds: float = 3600.0,
         describe_batch_size: int = 512,
@@ -118,6 +120,8 @@ class TrajectoryCollector:
             describer = describer or manager.build("task_describer", "template")
             classifier = classifier or manager.build("difficulty_classifier", "sequence-length")
         self.describer = describer
+        #: Secrets and PII are redacted from every kept trajectory before it is described.
+        self.redactor = redactor if redactor is not None else Redactor()
         self.describe_batch_size = max(describe_batch_size, getattr(describer, "preferred_batch_size", 0))
         self.classifier = classifier
         #: Rejections, kept here when no ``on_reject`` callback takes them (a run writes them to a file).
@@ -143,7 +147,7 @@ class TrajectoryCollector:
 
     async def filter_quality(self) -> list[Trajectory]:
         """Keep the collected trajectories whose success rate and length pass the thresholds."""
-        self.filtered = [t for t in self.trajectories if self._passes(t)]
+        self.filtered = [self.redactor.redact(t) for t in self.trajectories if self._passes(t)]
         return self.filtered
 
     async def generate_training_examples(self) -> list[TrainingExample]:
@@ -178,7 +182,7 @@ class TrajectoryCollector:
     async def _kept(self, items: Iterable[SourceItem]) -> AsyncIterator[Trajectory]:
         for trajectory in self.iter_trajectories(items):
             if self._passes(trajectory):
-                yield trajectory
+                yield self.redactor.redact(trajectory)
 
     def iter_trajectories(self, items: Iterable[SourceItem]) -> Iterable[Trajectory]:
         """Trajectories from a stream of invocations, trajectories and rejections (passed on)."""

@@ -26,6 +26,7 @@ import cattrs
 
 from .errors import ConfigError
 from .records import PROMPT_LAYOUTS, converter
+from .redaction import RedactionOptions
 from .trainer import DEFAULT_MODEL_ID
 
 
@@ -85,6 +86,7 @@ class RunConfig:
     exporters: list[ComponentConfig] = attrs.field(factory=lambda: [ComponentConfig("jsonl")])
     trainer: TrainerConfig = TrainerConfig()
     backend: ComponentConfig = ComponentConfig("dry-run")
+    redaction: RedactionOptions = RedactionOptions()
 
 
 _config_converter = converter.copy(forbid_extra_keys=True)

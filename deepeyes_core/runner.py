@@ -11,6 +11,7 @@ from .components import SourceItem
 from .config import RunConfig, config_to_dict, load_config
 from .io import expand_paths
 from .plugins import PluginManager, get_plugin_manager
+from .redaction import Redactor
 from .trainer import ColdStartTrainer
 
 
@@ -40,6 +41,7 @@ def build_trainer(
         c.max_trajectory_length,
         describer=plugins.build("task_describer", config.describer.name, config.describer.options),
         classifier=plugins.build("difficulty_classifier", config.classifier.name, config.classifier.options),
+        redactor=Redactor(config.redaction),
         session_gap_seconds=c.session_gap_seconds,
         session_timeout_seconds=c.session_timeout_seconds,
         describe_batch_size=c.describe_batch_size,

@@ -16,6 +16,10 @@ from .baseline import BaselineTracker
 from .collector import TrajectoryCollector
 from .components import SourceItem, Splitter, TrainingBackend, TrainingRun, TrainingSettings
 from .dataset import SFTDataset
+from .dedup import deduplicate
+from .leakage import DEFINITION as LEAKAGE_DEFINITION
+from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
+from .leakage import cross_split_near_duplicates
 from .io import RejectsLog, atomic_json
 from .plugins import PluginManager, get_plugin_manager
 from .records import converter
@@ -88,6 +92,8 @@ class ColdStartTrainer:
         self.on_progress = on_progress
         self.dataset: SFTDataset | None = None
         self.dataset_stats: dict[str, Any] | None = None
+        self.dedup_stats: dict[str, int] | None = None
+        self.leakage: dict[str, int] | None = None
         self.files: dict[str, Path] = {}
         self.training: TrainingRun | None = None
         self.evaluation: dict[str, Any] | None = None
@@ -134,6 +140,10 @@ class ColdStartTrainer:
         )
         if not self.phase1:
             self.phase1 = self.collector.tool_success_rates()
+        dedup = deduplicate(examples)
+        for rejection in dedup.rejections:
+            self.rejects.add(rejection)
+        examples, self.dedup_stats = dedup.kept, dedup.stats
         self.dataset = SFTDataset(
             examples, **self.dataset_options, splitter=self.splitter, output_dir=self.output_dir,
             prompt_layout=self.settings.prompt_layout,
@@ -162,10 +172,20 @@ class ColdStartTrainer:
     async def _split_and_balance(self) -> None:
         await self.dataset.split_data()
         await self.dataset.balance_dataset()
+        self.leakage = cross_split_near_duplicates(self.dataset.splits)
 
     def _pipeline_stats(self) -> dict[str, Any]:
+        usage = getattr(self.collector.describer, "usage", None)
         return {
             "pipeline": dict(self.collector.counts),
+            "redaction": self.collector.redactor.stats(),
+            "dedup": self.dedup_stats,
+            "leakage": None if self.leakage is None else {
+                "splitter": self.dataset.splitter.name,
+                "definition": LEAKAGE_DEFINITION.format(threshold=LEAKAGE_THRESHOLD),
+                "near_duplicate_pairs": self.leakage,
+            },
+            "describer_usage": converter.unstructure(usage) if usage is not None else None,
             "rejects": self.rejects.summary(),
             "balance": self.dataset.balance_report if self.dataset else None,
         }
