@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_openai.exporters",
     "deepeyes_otel.source",
     "deepeyes_trl.exporters",
+    "deepeyes_trl.backend",
 )
 
 ENTRY_POINT_GROUP = "deepeyes"
