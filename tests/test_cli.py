@@ -74,3 +74,41 @@ def test_stats_of_a_log_and_of_a_run(tmp_path):
     assert split_stats["count"] == run_stats["test"]["count"]
     missing = deepeyes("stats", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "nope.jsonl: no such file" in missing.stderr
+
+
+def test_one_run_reads_several_sources_and_writes_several_formats(tmp_path):
+    sources = ROOT / "examples" / "sources"
+    config = tmp_path / "multi.toml"
+    config.write_text(f"""
+output_dir = "{tmp_path / 'out'}"
+[[sources]]
+name = "baseline"
+paths = ["{SAMPLE_LOG}"]
+[[sources]]
+name = "anthropic-messages"
+paths = ["{sources / 'claude_transcripts.jsonl'}"]
+[[sources]]
+name = "otel"
+paths = ["{sources / 'otel_traces.jsonl'}"]
+[describer]
+name = "source"
+[[exporters]]
+name = "jsonl"
+[[exporters]]
+name = "openai-chat"
+[[exporters]]
+name = "sharegpt"
+[[exporters]]
+name = "bedrock-claude"
+""")
+    result = deepeyes("run", str(config), "--no-progress", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    sources_seen = set()
+    for split in ("train", "val", "test"):
+        for line in (tmp_path / "out" / f"sft_{split}.jsonl").read_text().splitlines():
+            sources_seen.add(json.loads(line)["metadata"]["source"])
+    assert sources_seen == {"baseline", "anthropic-messages", "otel"}
+    for fmt in ("openai-chat", "sharegpt", "bedrock-claude"):
+        assert any(key.startswith(f"{fmt}/") for key in summary["files"]), fmt
+        assert (tmp_path / "out" / fmt).is_dir()
