@@ -21,6 +21,7 @@ EPILOG = """\
 examples:
   deepeyes run examples/quickstart.toml          run the whole pipeline a config describes
   deepeyes run cfg.toml --output-dir out/        ... writing somewhere else
+  deepeyes run cfg.toml --set backend.name=dry-run   ... changing a config value (data only, no training)
   deepeyes plugins                               list every component you can name in a config
   deepeyes stats examples/logs/invocations.jsonl statistics of a stored log
   deepeyes stats runs/quickstart                 statistics of an exported dataset
@@ -60,7 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=args.no_progress, transient=True) as progress:
-        result = asyncio.run(run(Path(args.config), output_dir=args.output_dir, progress=_Bars(progress)))
+        result = asyncio.run(run(Path(args.config), output_dir=args.output_dir, progress=_Bars(progress),
+                                 overrides=args.set))
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0 if result["status"] != "failed" else 1
@@ -75,6 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("base model (exact sequence)", _fmt(ev.get("baseline_success_rate"), pct=True))
     table.add_row("trained model (exact sequence)", _fmt(ev.get("post_training_success_rate"), pct=True))
     table.add_row("improvement", _fmt(ev.get("improvement_pct")))
+    for label, key in (("tool names in order", "tool_name_sequence_accuracy"), ("arguments right", "argument_accuracy")):
+        before, after = (ev.get("base") or {}).get(key), (ev.get("trained") or {}).get(key)
+        if before is not None and after is not None:
+            table.add_row(f"{label} (base -> trained)", f"{before:.1%} -> {after:.1%}")
     table.add_row("ready for RL", f"{ev.get('readiness_for_rl')} ({ev.get('readiness_reason', '')})")
     table.add_row("report", str(result["report_file"]))
     table.add_row("rejects", result["rejects_file"])
@@ -142,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Read logs, build examples, split, export, train, evaluate, report.")
     run.add_argument("config", help="TOML config (see examples/quickstart.toml)")
     run.add_argument("--output-dir", type=Path, help="write here instead of the config's output_dir")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="change one config value, e.g. --set backend.name=dry-run --set trainer.epochs=2 "
+                          "(VALUE is read as TOML; repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(func=cmd_run)

@@ -17,7 +17,9 @@ Every table that picks a component has a ``name`` key; its other keys are that c
 
 from __future__ import annotations
 
+import copy
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +127,39 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
         raise ConfigError(f"{origin}: invalid configuration: {exc}") from exc
 
 
-def load_config(path: Path | str) -> RunConfig:
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """``data`` with each ``dotted.key=value`` set (``backend.name=dry-run``, ``trainer.epochs=2``,
+    ``sources.0.paths=["a.jsonl"]``). A value is read as TOML (``2``, ``true``, ``["a"]``), and as a
+    plain string where it is not valid TOML."""
+    data = copy.deepcopy(data)
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. trainer.epochs=2")
+        try:
+            value = tomllib.loads(f"value = {raw}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        *parents, last = key.strip().split(".")
+        node: Any = data
+        for part in parents:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"--set {key}: {part!r} is not a table or an index of one")
+        if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"--set {key}: {last!r} is not a key of a table")
+    return data
+
+
+def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
+    """The config in a TOML file, with ``overrides`` (see :func:`apply_overrides`) applied."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -133,7 +167,7 @@ def load_config(path: Path | str) -> RunConfig:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, str(path))
+    return parse_config(apply_overrides(data, overrides), str(path))
 
 
 _SECRET_OPTIONS = frozenset({"api_key"})

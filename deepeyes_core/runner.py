@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +88,17 @@ async def run(
     plugins: PluginManager | None = None,
     output_dir: Path | None = None,
     progress: Any = None,
+    overrides: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Run the pipeline a config describes and return the guide's result dict.
 
     ``config`` is a RunConfig or a TOML path; relative paths in it resolve against ``base_dir``
-    (default: the config file's folder, or the current directory for a RunConfig).
+    (default: the config file's folder, or the current directory for a RunConfig); ``overrides``
+    (``"trainer.epochs=2"``, ...) change a TOML config's values before it is read.
     """
     if not isinstance(config, RunConfig):
         path = Path(config)
-        config = load_config(path)
+        config = load_config(path, overrides)
         base_dir = base_dir or path.resolve().parent
     trainer, items = build_trainer(config, base_dir or Path.cwd(), plugins, output_dir, progress)
     return await trainer.run_full_pipeline(items)

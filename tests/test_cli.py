@@ -27,7 +27,7 @@ def test_help_teaches():
 
 
 def test_quickstart_writes_every_file(tmp_path):
-    result = deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress", "--json")
+    result = deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress", "--set", "backend.name=dry-run", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["status"] == "completed" and summary["training_examples_count"] >= 100
@@ -68,7 +68,7 @@ def test_stats_of_a_log_and_of_a_run(tmp_path):
     log_stats = json.loads(deepeyes("stats", str(SAMPLE_LOG)).stdout)
     assert log_stats["tools"] >= 18 and 0.8 < log_stats["success_rate"] < 1.0
     assert {"p50", "p95", "max"} == set(next(iter(log_stats["per_tool"].values()))["latency_ms"])
-    deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress")
+    deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress", "--set", "backend.name=dry-run")
     split_stats = json.loads(deepeyes("stats", str(tmp_path / "sft_test.jsonl")).stdout)
     run_stats = json.loads(deepeyes("stats", str(tmp_path)).stdout)
     assert split_stats["count"] == run_stats["test"]["count"]
@@ -112,3 +112,18 @@ name = "bedrock-claude"
     for fmt in ("openai-chat", "sharegpt", "bedrock-claude"):
         assert any(key.startswith(f"{fmt}/") for key in summary["files"]), fmt
         assert (tmp_path / "out" / fmt).is_dir()
+
+
+def test_set_overrides_config_values(tmp_path):
+    from deepeyes_core.config import apply_overrides
+
+    data = {"trainer": {"epochs": 16}, "sources": [{"name": "baseline", "paths": ["a.jsonl"]}]}
+    changed = apply_overrides(data, ["trainer.epochs=2", "backend.name=dry-run", 'sources.0.paths=["b.jsonl"]',
+                                     "dataset.prompt_layout=task"])
+    assert changed == {"trainer": {"epochs": 2}, "backend": {"name": "dry-run"},
+                       "sources": [{"name": "baseline", "paths": ["b.jsonl"]}], "dataset": {"prompt_layout": "task"}}
+    assert data["trainer"]["epochs"] == 16  # the input is left alone
+    bad = deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--set", "trainer.epochs")
+    assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
+    wrong = deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--set", "trainer.epoch=2")
+    assert wrong.returncode == 2 and "epoch" in wrong.stderr and "quickstart.toml" in wrong.stderr

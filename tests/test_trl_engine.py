@@ -67,7 +67,7 @@ def test_resumes_from_the_last_checkpoint_after_an_interruption(tmp_path: Path) 
 
     with pytest.raises(Interrupt):
         engine.train(TRAIN, VAL, settings, tmp_path / "run", on_progress=crash_in_epoch_two)
-    assert [p.name for p in (tmp_path / "run" / "checkpoints").iterdir()] == ["checkpoint-8"]
+    assert [p.name for p in (tmp_path / "run" / "checkpoints").glob("checkpoint-*")] == ["checkpoint-8"]
 
     resumed_steps: list[int] = []
     resumed = engine.train(TRAIN, VAL, settings, tmp_path / "run", on_progress=lambda done, _: resumed_steps.append(done))

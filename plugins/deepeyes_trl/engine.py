@@ -21,7 +21,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,8 @@ def _resumable_checkpoint(output_dir: Path, key: dict[str, Any]) -> Path | None:
         same = False
     last = get_last_checkpoint(str(checkpoints)) if same else None
     if last is None:
-        log.warning("removing checkpoints of a different run (settings or data changed): %s", checkpoints)
+        if not same:
+            log.warning("removing the checkpoints of a run with other settings or data: %s", checkpoints)
         shutil.rmtree(checkpoints)
         return None
     return Path(last)
@@ -182,8 +184,10 @@ def _device() -> tuple[str, bool]:
     return "cpu", False
 
 
-def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: Path, bf16: bool) -> tuple[Any, Any, Path]:
-    """(model, tokenizer, base model dir). Tiny: build, or reload, the random init saved in base/."""
+def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: Path, bf16: bool,
+               resuming: bool) -> tuple[Any, Any, Path]:
+    """(model, tokenizer, base model dir). Tiny: build the random init into base/ (reloaded from
+    there when resuming)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -191,7 +195,8 @@ def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: P
         from . import tiny
 
         base = output_dir / "base"
-        if not (base / "config.json").is_file():
+        if not resuming or not (base / "config.json").is_file():
+            shutil.rmtree(base, ignore_errors=True)
             model, tokenizer = tiny.build((_plain_prompt(p) + c for p, c in train_pairs), settings)
             model.save_pretrained(base)
             tokenizer.save_pretrained(base)
@@ -212,6 +217,25 @@ def _local_dir(model: str) -> Path:
     from huggingface_hub import snapshot_download
 
     return Path(snapshot_download(model, local_files_only=True))
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No tqdm bars from datasets and transformers (map, save, load): the caller reports progress."""
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    datasets_was_on = not datasets.are_progress_bars_disabled()
+    transformers_was_on = transformers_logging.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if datasets_was_on:
+            datasets.enable_progress_bars()
+        if transformers_was_on:
+            transformers_logging.enable_progress_bar()
 
 
 def _progress_callback(on_progress: Callable[[int, int], None]) -> Any:
@@ -245,6 +269,7 @@ def _epoch_metrics(log_history: list[dict[str, Any]]) -> list[EpochMetrics]:
 # -- the public functions ------------------------------------------------------------------------
 
 
+@_quiet()
 def train(
     train_pairs: list[Pair],
     val_pairs: list[Pair],
@@ -272,7 +297,7 @@ def train(
     resume = _resumable_checkpoint(output_dir, key)
     device, bf16 = _device()
     set_seed(settings.seed)
-    model, tokenizer, base_dir = _load_base(settings, train_pairs, output_dir, bf16)
+    model, tokenizer, base_dir = _load_base(settings, train_pairs, output_dir, bf16, resuming=resume is not None)
     chat = _has_chat_template(tokenizer)
     lora = None if settings.is_tiny or settings.method == "full" else _lora_config(settings)
     per_epoch = "epoch" if val_pairs else "no"
@@ -290,7 +315,8 @@ def train(
         seed=settings.seed,
         data_seed=settings.seed,
         bf16=bf16,
-        gradient_checkpointing=not settings.is_tiny,
+        activation_checkpointing=not settings.is_tiny,
+        dataloader_pin_memory=device.startswith("cuda"),
         logging_strategy="epoch",
         eval_strategy=per_epoch,
         save_strategy="epoch",
@@ -325,6 +351,7 @@ def train(
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     final = output_dir / "final"
+    shutil.rmtree(final, ignore_errors=True)  # no stale files of another run (an adapter beside a model)
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
     shutil.copyfile(output_dir / "trl_config.json", final / "trl_config.json")
@@ -377,6 +404,7 @@ def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
     return list(dict.fromkeys([tokenizer.eos_token_id, *configured]))
 
 
+@_quiet()
 def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list[str]:
     """Greedy completions for ``prompts``, in order, without the prompt; each stops at eos or after
     ``settings.max_new_tokens``. Prompts are batched by length, ``generation_batch_size`` at a time."""
