@@ -1,13 +1,15 @@
 """Benchmark (not a test): the ``trl`` backend's tiny recipe on CPU.
 
-Trains the tiny recipe (BPE tokenizer + small Llama from scratch) on synthetic tool-use pairs
-(``deepeyes_trl.synthetic``: 18 tools, 1-5 calls, ~600 pairs), then answers the held-out prompts
-with the random init (base) and the trained model. Prints training throughput (tokens/s),
-generation throughput (examples/s) and exact-completion accuracy (whitespace-normalised) before
-and after. Needs the "trl" extra.
+Trains the tiny recipe (BPE tokenizer + small Llama from scratch) on the splits of a deepeyes
+run (``--from-run``: a run's output folder with sft_train/val/test.jsonl) or on synthetic
+tool-use pairs (``deepeyes_trl.synthetic``: 18 tools, 1-5 calls, ~600 pairs), then answers the
+held-out prompts with the random init (base) and the trained model. Prints training throughput
+(tokens/s), generation throughput (examples/s) and exact-completion accuracy
+(whitespace-normalised) before and after. Needs the "trl" extra.
 
-    python bench/bench_tiny_training.py                  # the tiny recipe's defaults
-    python bench/bench_tiny_training.py --epochs 2       # quicker
+    deepeyes run examples/quickstart.toml --set backend.name=dry-run --output-dir /tmp/qs
+    python bench/bench_tiny_training.py --from-run /tmp/qs --epochs 16 --learning-rate 3e-3
+    python bench/bench_tiny_training.py                  # synthetic pairs, the recipe's defaults
     python bench/bench_tiny_training.py --json-out tiny.json
 """
 
@@ -40,15 +42,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: TrlSettings' default")
     parser.add_argument("--max-steps", type=int, default=-1)
-    parser.add_argument("--train", type=int, default=510, help="train pairs (val 45, test 90)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: TrlSettings' default")
+    parser.add_argument("--from-run", type=Path, default=None, help="a deepeyes run folder (sft_*.jsonl)")
+    parser.add_argument("--train", type=int, default=510, help="synthetic train pairs (val 45, test 90)")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
 
-    train, val, test = synthetic.split(n_train=args.train)
-    settings = engine.TrlSettings(max_steps=args.max_steps)
-    if args.epochs is not None:
-        settings = engine.TrlSettings(epochs=args.epochs, max_steps=args.max_steps)
+    train, val, test = _from_run(args.from_run) if args.from_run else synthetic.split(n_train=args.train)
+    chosen = {"epochs": args.epochs, "learning_rate": args.learning_rate}
+    settings = engine.TrlSettings(max_steps=args.max_steps, **{k: v for k, v in chosen.items() if v is not None})
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         outcome = engine.train(train, val, settings, workdir / "tiny")
@@ -57,6 +60,7 @@ def main() -> None:
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
             "device": outcome.device,
             "versions": outcome.library_versions,
+            "data": str(args.from_run) if args.from_run else "synthetic",
             "settings": {k: getattr(settings, k) for k in ("epochs", "learning_rate", "batch_size", "tiny_vocab_size",
                                                            "tiny_hidden_size", "tiny_layers", "tiny_heads")},
             "pairs": {"train": len(train), "val": len(val), "test": len(test)},
@@ -78,6 +82,14 @@ def main() -> None:
         args.json_out.write_text(json.dumps(figures, indent=2))
 
 
+def _from_run(folder: Path) -> tuple[list, list, list]:
+    def pairs(split: str) -> list[tuple[str, str]]:
+        rows = map(json.loads, (folder / f"sft_{split}.jsonl").read_text().splitlines())
+        return [(row["prompt"], row["completion"]) for row in rows]
+
+    return pairs("train"), pairs("val"), pairs("test")
+
+
 def _parameters(model_dir: Path) -> int:
     from transformers import AutoModelForCausalLM
 
@@ -85,7 +97,7 @@ def _parameters(model_dir: Path) -> int:
 
 
 def _print(f: dict) -> None:
-    print(f"\ntiny recipe on {f['device']} ({f['machine']})")
+    print(f"\ntiny recipe on {f['device']} ({f['machine']}), data: {f['data']}")
     print(f"  {f['parameters']:,} parameters; {f['pairs']['train']} train pairs, {f['steps']} steps, "
           f"{f['tokens']:,} tokens in {f['train_wall_s']:.1f} s -> {f['train_tokens_per_s']:,} tokens/s "
           "(wall time of train(): tokenizer, init, training, checkpoints)")

@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("base model (exact sequence)", _fmt(ev.get("baseline_success_rate"), pct=True))
     table.add_row("trained model (exact sequence)", _fmt(ev.get("post_training_success_rate"), pct=True))
     table.add_row("improvement", _fmt(ev.get("improvement_pct")))
-    for label, key in (("tool names in order", "tool_name_sequence_accuracy"), ("arguments right", "argument_accuracy")):
+    for label, key in (("tool names in order", "tool_name_sequence_accuracy"), ("calls right", "argument_accuracy")):
         before, after = (ev.get("base") or {}).get(key), (ev.get("trained") or {}).get(key)
         if before is not None and after is not None:
             table.add_row(f"{label} (base -> trained)", f"{before:.1%} -> {after:.1%}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,22 @@ def _pct(value: float | None) -> str:
     return "not measured" if value is None else f"{value:.1%}"
 
 
+#: Rows of the base-vs-trained table: label, key of the evaluation's per-model scores, format.
+_SCORES = (
+    ("exact call sequence", "exact_sequence_accuracy", _pct),
+    ("tool names in order", "tool_name_sequence_accuracy", _pct),
+    ("calls right (name and arguments)", "argument_accuracy", _pct),
+    ("unparseable answers", "unparseable", str),
+)
+
+
 def _legend(*items: tuple[str, str]) -> str:
     return "<div class=legend>" + "".join(f"<span style='background:{c}'></span>{_esc(n)}" for n, c in items) + "</div>"
 
 
 def paired_bars(rows: Mapping[str, tuple[float | None, float | None]], width: int = 900) -> str:
     """Horizontal bars, base (grey) above trained (blue), 0..100 %, one pair per row."""
-    label_w, bar_h, gap = 170, 11, 10
+    label_w, bar_h, gap = 220, 11, 10
     plot_w = width - label_w - 60
     height = len(rows) * (2 * bar_h + gap) + 24
     parts = [f"<svg width='{width}' height='{height}' role='img'>"]
@@ -50,27 +60,36 @@ def paired_bars(rows: Mapping[str, tuple[float | None, float | None]], width: in
     return "".join(parts)
 
 
-def line_chart(series: Mapping[str, tuple[str, Sequence[float | None]]], width: int = 600, height: int = 220) -> str:
-    """Lines over epochs (1..n); each series is (colour, values)."""
-    values = [v for _, vs in series.values() for v in vs if v is not None]
+def line_chart(series: Mapping[str, tuple[str, Sequence[float | None]]], width: int = 600, height: int = 220,
+               log_scale: bool = False, top: float | None = None) -> str:
+    """Lines over epochs (1..n); each series is (colour, values). ``log_scale`` for losses, which
+    fall by orders of magnitude (non-positive values are then left out); ``top`` fixes a linear
+    axis's top (1.0 for accuracies)."""
+    values = [v for _, vs in series.values() for v in vs if v is not None and (v > 0 or not log_scale)]
     if not values:
         return "<p class=muted>not measured</p>"
-    top = max(values) * 1.1 or 1.0
+    scale = math.log10 if log_scale else float
+    low, high = (scale(min(values)), scale(max(values))) if log_scale else (0.0, top or max(values) * 1.1 or 1.0)
+    span = (high - low) or 1.0
     n = max(len(vs) for _, vs in series.values())
     left, bottom = 50, 30
     pw, ph = width - left - 20, height - bottom - 10
 
     def xy(i: int, v: float) -> str:
         x = left + (pw * i / max(n - 1, 1))
-        return f"{x:.1f},{10 + ph - ph * v / top:.1f}"
+        return f"{x:.1f},{10 + ph - ph * (scale(v) - low) / span:.1f}"
 
+    bottom_label = f"{min(values):.3g}" if log_scale else "0"
     parts = [f"<svg width='{width}' height='{height}' role='img'>",
              f"<line x1='{left}' y1='{10 + ph}' x2='{left + pw}' y2='{10 + ph}' stroke='#cbd2d9'/>",
-             f"<text x='0' y='16'>{top:.2f}</text><text x='0' y='{10 + ph}'>0</text>"]
+             f"<text x='0' y='16'>{max(values) if log_scale else high:.3g}</text>"
+             f"<text x='0' y='{10 + ph}'>{bottom_label}</text>"]
+    if log_scale:
+        parts.append(f"<text x='0' y='{10 + ph / 2:.0f}'>log</text>")
     for i in range(n):
         parts.append(f"<text x='{left + pw * i / max(n - 1, 1) - 4:.1f}' y='{height - 8}'>{i + 1}</text>")
     for colour, vs in series.values():
-        points = [xy(i, v) for i, v in enumerate(vs) if v is not None]
+        points = [xy(i, v) for i, v in enumerate(vs) if v is not None and (v > 0 or not log_scale)]
         parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='2.5' points='{' '.join(points)}'/>")
         parts.extend(f"<circle cx='{p.split(',')[0]}' cy='{p.split(',')[1]}' r='3.5' fill='{colour}'/>" for p in points)
     parts.append("</svg>")
@@ -120,11 +139,27 @@ def render_report(report: Mapping[str, Any]) -> str:
     body.append(line_chart({
         "train loss": (_TRAINED, [e.get("train_loss") for e in epochs]),
         "val loss": (_VAL, [e.get("val_loss") for e in epochs]),
-    }) + _legend(("train loss", _TRAINED), ("val loss", _VAL)))
+    }, log_scale=True) + _legend(("train loss", _TRAINED), ("val loss", _VAL)))
+    body.append("<h2>Token accuracy per epoch</h2>")
+    body.append(line_chart({
+        "train": (_TRAINED, [e.get("train_token_accuracy") for e in epochs]),
+        "val": (_VAL, [e.get("val_token_accuracy") for e in epochs]),
+    }, top=1.0) + _legend(("train", _TRAINED), ("val", _VAL)))
+    if ev.get("status") == "measured":
+        body.append(f"<h2>Held-out test split ({ev.get('test_examples')} tasks), base vs trained</h2><table>"
+                    "<tr><th></th><th>base</th><th>trained</th></tr>" + "".join(
+                        f"<tr><td>{label}</td><td>{fmt(ev['base'].get(key))}</td><td>{fmt(ev['trained'].get(key))}</td></tr>"
+                        for label, key, fmt in _SCORES) + "</table>")
     tools = ev.get("tool_improvements") or {}
     if tools:
-        body.append("<h2>Exact calls per tool, before and after</h2>" + _legend(("base", _BASE), ("trained", _TRAINED)))
-        body.append(paired_bars({t: (v.get("before"), v.get("after")) for t, v in sorted(tools.items())}))
+        phase1 = ev.get("phase1_success_rates") or {}
+        body.append("<h2>Exact calls per tool, before and after</h2>" + _legend(("base", _BASE), ("trained", _TRAINED))
+                    + "<p class=muted>Beside each tool: its success rate in the Phase 1 logs (context, not part of "
+                      "the gain).</p>")
+        body.append(paired_bars({
+            f"{t} ({_pct(phase1[t])})" if t in phase1 else t: (v.get("before"), v.get("after"))
+            for t, v in sorted(tools.items())
+        }))
     per_difficulty = ev.get("per_difficulty") or {}
     if per_difficulty:
         body.append("<h2>Exact sequences per difficulty, before and after</h2>")

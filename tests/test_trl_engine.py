@@ -4,10 +4,12 @@ LoRA and full fine-tuning of a local model, and a cheap import. Skipped without 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 pytest.importorskip("trl")
@@ -26,7 +28,7 @@ class Interrupt(Exception):
     """Stands in for a crash or a Ctrl-C in the middle of training."""
 
 
-def test_tiny_recipe_trains_and_saves_its_artefacts(tmp_path: Path) -> None:
+def test_tiny_recipe_trains_and_saves_its_artefacts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     steps: list[tuple[int, int]] = []
     outcome = engine.train(TRAIN, VAL, FAST, tmp_path, on_progress=lambda done, total: steps.append((done, total)))
 
@@ -56,6 +58,10 @@ def test_tiny_recipe_trains_and_saves_its_artefacts(tmp_path: Path) -> None:
     assert not any(prompt in answer for prompt, answer in zip(prompts, answers))
     # Batched generation answers each prompt as it would alone.
     assert engine.generate(outcome.trained_model_dir, prompts[:1], FAST) == answers[:1]
+    # Answers cut off by max_new_tokens are said, not silently scored.
+    with caplog.at_level(logging.WARNING, logger="deepeyes_trl.engine"):
+        engine.generate(outcome.trained_model_dir, prompts[:2], attrs.evolve(FAST, max_new_tokens=2))
+    assert "2 of 2 answers stopped at max_new_tokens=2" in caplog.text
 
 
 def test_resumes_from_the_last_checkpoint_after_an_interruption(tmp_path: Path) -> None:
@@ -91,8 +97,6 @@ def test_changed_settings_start_afresh(tmp_path: Path) -> None:
 
 
 def _fields(settings: TrlSettings) -> dict:
-    import attrs
-
     return attrs.asdict(settings)
 
 

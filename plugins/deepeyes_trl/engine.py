@@ -418,6 +418,7 @@ def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     eos = _eos_ids(model, tokenizer)
     answers: list[str] = [""] * len(texts)
+    cut_short = 0
     for start in range(0, len(order), settings.generation_batch_size):
         batch = order[start:start + settings.generation_batch_size]
         # A chat template already renders the special tokens (as TRL's training did).
@@ -427,7 +428,11 @@ def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list
         with torch.inference_mode():
             output = model.generate(**inputs, do_sample=False, max_new_tokens=settings.max_new_tokens,
                                     eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
-        new = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-        for i, text in zip(batch, new):
+        new_ids = output[:, inputs["input_ids"].shape[1]:]
+        cut_short += sum(not any(token in eos for token in row) for row in new_ids.tolist())
+        for i, text in zip(batch, tokenizer.batch_decode(new_ids, skip_special_tokens=True)):
             answers[i] = text.strip()
+    if cut_short:
+        log.warning("%d of %d answers stopped at max_new_tokens=%d before their end; raise it if completions are "
+                    "longer", cut_short, len(prompts), settings.max_new_tokens)
     return answers
