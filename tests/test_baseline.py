@@ -7,8 +7,10 @@ import threading
 
 import attrs
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from deepeyes_core import BaselineTracker, Tool, run_deepeyesv2_baseline
+from deepeyes_core import BaselineTracker, Location, Rejection, Tool, ToolInvocation, converter, parse_invocation, run_deepeyesv2_baseline
 from deepeyes_core.baseline import LOG_FILE_NAME
 
 from .conftest import invocation
@@ -96,3 +98,46 @@ def test_baseline_run_uses_plugin_tools_by_default(tmp_path, plugins):
     per_tool = result["statistics"]["per_tool"]
     assert set(per_tool) == {t.name for t in plugins.tools()}
     assert all(s["count"] == 4 for s in per_tool.values())
+
+
+_FIELD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["success", "SUCCESS", "failure", "Timeout", "error", "", "exploded",
+                     "2025-11-10T00:30:50.464373+00:00", "2025-11-10T00:30:50", "not a date"]),
+    st.text(max_size=8), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.lists(st.integers(), max_size=2),
+)
+_GOOD = {
+    "tool_name": st.text(max_size=8), "agent_name": st.text(max_size=8),
+    "parameters": st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), "result": _FIELD_VALUES,
+    "status": st.sampled_from(["success", "failure", "timeout", "error"]), "latency_ms": st.floats(0, 1e6) | st.integers(0, 10**6),
+    "timestamp": st.floats(0, 2e9) | st.integers(0, 2 * 10**9) | st.just("2025-11-10T00:30:50.464373+00:00"),
+    "error": st.none() | st.text(max_size=8), "session_id": st.none() | st.text(max_size=8), "invocation_id": st.text(max_size=8),
+}
+_FIELDS = {name: st.one_of(good, good, good, _FIELD_VALUES) for name, good in _GOOD.items()}
+
+
+def _read_as_the_converter_does(record: dict) -> bool:
+    location = Location("log.jsonl", 7)
+    parsed = parse_invocation(location, dict(record))
+    try:
+        expected = converter.structure({"invocation_id": "log.jsonl:7", **record, "location": location}, ToolInvocation)
+    except Exception:
+        assert isinstance(parsed, Rejection) and parsed.reason == "malformed record"
+        return False
+    assert isinstance(parsed, ToolInvocation)
+    assert attrs.astuple(parsed, recurse=False) == attrs.astuple(expected, recurse=False)
+    assert [type(v) for v in attrs.astuple(parsed, recurse=False)] == [type(v) for v in attrs.astuple(expected, recurse=False)]
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({"tool_name": _GOOD["tool_name"], "agent_name": _GOOD["agent_name"], "timestamp": _FIELDS["timestamp"]},
+                             optional={name: _FIELDS[name] for name in _FIELDS if name not in ("tool_name", "agent_name", "timestamp")}))
+def test_well_typed_records_are_read_as_the_converter_reads_them(record):
+    _read_as_the_converter_does(record)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({"timestamp": _FIELD_VALUES}, optional={name: _FIELD_VALUES for name in _GOOD if name != "timestamp"}))
+def test_any_record_is_read_or_rejected_as_the_converter_does(record):
+    _read_as_the_converter_does(record)
