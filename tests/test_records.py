@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import timezone
 
 import orjson
@@ -17,6 +19,7 @@ from deepeyes_core import (
     Trajectory,
     converter,
 )
+from deepeyes_core.records import flat_json
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
@@ -147,3 +150,20 @@ def test_guide_record_and_claude_training_format():
     assert claude["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert [m["role"] for m in claude["messages"]] == ["user", "assistant"]
     assert claude["messages"][1]["content"] == example.completion()
+
+
+_SCALAR = st.one_of(st.text(), st.integers(), st.floats(), st.booleans(), st.none())
+
+
+@given(st.one_of(
+    st.dictionaries(st.text(), _SCALAR),
+    st.dictionaries(st.one_of(st.text(), st.integers()), st.one_of(_SCALAR, st.lists(_SCALAR, max_size=2))),
+    _SCALAR,
+))
+def test_flat_json_writes_what_json_dumps_writes(value):
+    text = flat_json(value)
+    assert text is None or text == json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict) and all(type(k) is str for k in value) and all(
+        type(v) in (str, int, bool, type(None)) or (type(v) is float and math.isfinite(v)) for v in value.values()
+    ):
+        assert text is not None
