@@ -617,13 +617,20 @@ class Redactor:
             return value
         if isinstance(value, dict):
             out = None
+            keys, texts = self._key_cache, self._text_cache
             for key, item in value.items():
                 if item is None or item is True or item is False:
                     continue
-                if type(key) is str and self.is_secret_key(key) and self._redactable(item):
+                secret = keys.get(key) if type(key) is str else False
+                if secret is None:
+                    secret = self.is_secret_key(key)
+                if secret and self._redactable(item):
                     new = self._marker("secret_parameter")
                     self.counts["secret_parameter"] = self.counts.get("secret_parameter", 0) + 1
                 elif type(item) is str:
+                    cached = texts.get(item)
+                    if cached is not None and not cached[1]:
+                        continue  # seen before, nothing in it (the cache hit that redact_text counts nothing for)
                     new = self.redact_text(item)
                 elif type(item) in _SCALARS:
                     continue

@@ -90,3 +90,23 @@ def test_every_invocation_ends_in_an_example_or_a_rejection(rows):
     kept = sum(e.sequence_length for e in examples)
     rejected = sum(r.records for r in collector.rejections)
     assert kept + rejected == len(items)
+
+
+def test_replacing_the_tools_keeps_every_other_field():
+    from datetime import datetime, timezone
+
+    import attrs
+
+    from deepeyes_core import Location, ToolSpec, TrainingExample
+    from deepeyes_core.collector import _with_tools
+
+    values = {
+        "task_id": "task_1", "task_description": "Do it.", "tool_sequence": ("a",), "tool_parameters": ({"k": 1},),
+        "expected_result": "ok", "success": False, "difficulty": "hard", "agent": "A",
+        "timestamp": datetime(2025, 1, 1, tzinfo=timezone.utc), "tools": (ToolSpec("b"),), "session_id": "s",
+        "source": "otel", "locations": (Location("f", 3),),
+    }
+    assert [f.name for f in attrs.fields(TrainingExample)] == list(values)  # a new field must be passed on too
+    example, tools = TrainingExample(**values), (ToolSpec("a"),)
+    replaced = _with_tools(example, tools)
+    assert attrs.astuple(replaced, recurse=False) == attrs.astuple(attrs.evolve(example, tools=tools), recurse=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from deepeyes_core import NoOptions, Rejection, Trajectory
@@ -19,13 +20,27 @@ def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@lru_cache(maxsize=4096)
+def _words(name: str) -> str:
+    return name.replace("_", " ").replace("-", " ").replace(".", " ")
+
+
+@lru_cache(maxsize=4096)
+def _key_words(key: str) -> str:
+    return key.replace("_", " ")
+
+
 def _clause(tool: str, parameters: dict[str, Any]) -> str:
-    words = tool.replace("_", " ").replace("-", " ").replace(".", " ")
     if not parameters:
-        return f"use the {words} tool with no arguments"
-    pairs = [f"{key.replace('_', ' ')} {_value(value)}" for key, value in parameters.items()]
+        return f"use the {_words(tool)} tool with no arguments"
+    pairs = [
+        f'{_key_words(key)} "{value}"' if type(value) is str
+        else f"{_key_words(key)} {value!r}" if type(value) is int
+        else f"{_key_words(key)} {_value(value)}"
+        for key, value in parameters.items()
+    ]
     listed = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + f" and {pairs[-1]}"
-    return f"use the {words} tool with {listed}"
+    return f"use the {_words(tool)} tool with {listed}"
 
 
 def describe_calls(trajectory: Trajectory) -> str:
