@@ -40,6 +40,20 @@ def normalise_arguments(value: Any) -> Any:
     >>> normalise_arguments({"b": "  New   York ", "a": [5.0, True, None]})
     {'a': [5, True, None], 'b': 'new york'}
     """
+    kind = type(value)
+    if kind is str:
+        return " ".join(value.casefold().split())
+    if kind is dict:  # an object of scalars, the common case, is done without a call per value
+        out = {}
+        for key in sorted(value, key=str):
+            item = value[key]
+            kind = type(item)
+            if kind is str:
+                item = " ".join(item.casefold().split())
+            elif not (kind is int or kind is bool or item is None):
+                item = normalise_arguments(item)
+            out[str(key)] = item
+        return out
     if isinstance(value, str):
         return " ".join(value.casefold().split())
     if value is None or isinstance(value, bool):
@@ -57,22 +71,33 @@ def normalise_arguments(value: Any) -> Any:
     return normalise_arguments(str(value))
 
 
-def _digest(value: Any) -> str:
+def _canonical(value: Any) -> bytes:
     try:
-        data = orjson.dumps(value, option=_OPTIONS, default=str)
+        return orjson.dumps(value, option=_OPTIONS, default=str)
     except (orjson.JSONEncodeError, TypeError):  # an int over 64 bits, say
-        data = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+
+
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(_canonical(value), digest_size=16).hexdigest()
+
+
+def _dedup_value(example: TrainingExample) -> list[Any]:
+    return [list(example.tool_sequence), [normalise_arguments(p) for p in example.tool_parameters]]
+
+
+def _exact_value(example: TrainingExample) -> list[Any]:
+    return [list(example.tool_sequence), list(example.tool_parameters)]
 
 
 def dedup_key(example: TrainingExample) -> str:
     """A hash of the tool sequence and the normalised arguments: equal for duplicates."""
-    return _digest([list(example.tool_sequence), [normalise_arguments(p) for p in example.tool_parameters]])
+    return _digest(_dedup_value(example))
 
 
 def exact_key(example: TrainingExample) -> str:
     """A hash of the tool sequence and the arguments as they are (object key order aside)."""
-    return _digest([list(example.tool_sequence), list(example.tool_parameters)])
+    return _digest(_exact_value(example))
 
 
 class Deduplication(tuple):
@@ -95,25 +120,25 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
     duplicates. Each rejection names the kept example's task_id in its detail and accounts for the
     duplicate's invocations (``records`` = its sequence length).
     """
-    first: dict[str, tuple[str, str]] = {}  # dedup key -> (kept task_id, kept exact key)
+    # The canonical JSON that the keys hash, compared as it is (no hash to make); exact forms are
+    # made only for a duplicate and the example it duplicates.
+    first: dict[bytes, TrainingExample] = {}
     kept: list[TrainingExample] = []
     rejections: list[Rejection] = []
     stats = {"exact": 0, "near_exact": 0}
     for example in examples:
-        key = dedup_key(example)
-        exact = exact_key(example)
-        seen = first.get(key)
-        if seen is None:
-            first[key] = (example.task_id, exact)
+        key = _canonical(_dedup_value(example))
+        original = first.get(key)
+        if original is None:
+            first[key] = example
             kept.append(example)
             continue
-        kept_id, kept_exact = seen
-        if exact == kept_exact:
+        if _canonical(_exact_value(example)) == _canonical(_exact_value(original)):
             stats["exact"] += 1
-            detail = f"exact duplicate of {kept_id}: same tools, identical arguments"
+            detail = f"exact duplicate of {original.task_id}: same tools, identical arguments"
         else:
             stats["near_exact"] += 1
-            detail = f"near-exact duplicate of {kept_id}: same tools, arguments equal once normalised"
+            detail = f"near-exact duplicate of {original.task_id}: same tools, arguments equal once normalised"
         rejections.append(
             Rejection("duplicate", detail, example.locations, example.sequence_length, stage="dedup")
         )
