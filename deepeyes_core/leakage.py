@@ -52,6 +52,16 @@ DEFINITION = (
 )
 
 _WORD = re.compile(r"\w+")
+#: ASCII bytes with every non-word character (what ``\w`` does not match) turned into a space.
+_ASCII_WORDS = bytes(c if chr(c).isascii() and re.fullmatch(r"\w", chr(c)) else 32 for c in range(256))
+
+
+def _words(text: str) -> list[str]:
+    """``_WORD.findall(text)``; for ASCII text (nearly all), by a byte translation and a split, four
+    times as fast (measured 1.2 against 4.9 us on a template description)."""
+    if text.isascii():
+        return text.encode().translate(_ASCII_WORDS).decode().split()
+    return _WORD.findall(text)
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -65,28 +75,56 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:
-    """(bucket, features) of an example, as the module docstring defines them."""
-    shape: list[tuple[str, ...]] = []
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+_STR = frozenset({str})
+
+
+def _flat(params: Any) -> bool:
+    """True for an object of scalars under string keys (nearly every call): its leaves are its items."""
+    return type(params) is dict and _STR.issuperset(map(type, params)) and _SCALARS.issuperset(map(type, params.values()))
+
+
+def _bucket(example: TrainingExample) -> tuple[Any, ...]:
+    """Condition 1 of the definition: the tool sequence and each call's argument paths."""
+    shape = []
+    for params in example.tool_parameters:
+        if _flat(params):
+            shape.append(tuple(sorted(params)))
+        else:
+            shape.append(tuple(sorted({path for path, _ in _leaves(normalise_arguments(params), "")})))
+    return example.tool_sequence, tuple(shape)
+
+
+def _features(example: TrainingExample) -> frozenset[str]:
+    """The feature set of the definition (module docstring)."""
     features: set[str] = set()
     for i, params in enumerate(example.tool_parameters):
-        leaves = list(_leaves(normalise_arguments(params), ""))
-        shape.append(tuple(sorted({path for path, _ in leaves})))
+        if _flat(params):  # its leaves are its items, normalised one by one
+            leaves = ((key, normalise_arguments(value)) for key, value in params.items())
+        else:
+            leaves = _leaves(normalise_arguments(params), "")
         for path, value in leaves:
             if isinstance(value, str):
-                words = _WORD.findall(value)
+                words = _words(value)
                 if words:
                     features.update(map(f"{i}|{path}|".__add__, words))
                 else:
                     features.add(f"{i}|{path}|{value}")
             else:
                 features.add(f"{i}|{path}={orjson.dumps(value).decode()}")
-    words = _WORD.findall(example.task_description.casefold())
+    words = _words(example.task_description.casefold())
     if len(words) < SHINGLE:
         features.add("d|" + " ".join(words))
     else:
-        features.update(map("d|{} {} {}".format, words, words[1:], words[2:]))
-    return (example.tool_sequence, tuple(shape)), frozenset(features)
+        features.update([f"d|{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])])
+    return frozenset(features)
+
+
+def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """(bucket, features) of an example, as the module docstring defines them."""
+    return _bucket(example), _features(example)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -111,21 +149,47 @@ def cross_split_near_duplicates(
     index = {name: i for i, name in enumerate(names)}
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     totals = {f"{a}-{b}": 0 for a, b in pairs}
-    buckets: dict[tuple[Any, ...], dict[frozenset[str], list[int]]] = defaultdict(dict)
+    # Only a bucket with examples in two splits or more can hold a pair that crosses, so buckets are
+    # made in two cheap steps (by tool sequence, then by argument paths), each dropping those that
+    # lie in one split; only the examples left get their features made.
+    by_tools: dict[tuple[str, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
     for name, examples in splits.items():
+        where = index[name]
         for example in examples:
-            bucket, features = signature(example)
-            counts = buckets[bucket].setdefault(features, [0] * len(names))
-            counts[index[name]] += 1
-    for sets in buckets.values():
-        for counts in sets.values():  # identical features: J = 1
-            _add(totals, pairs, index, counts, counts, same=True)
-        if len(sets) > 1:
-            keys = list(sets)
-            for x, y in _similar_pairs(keys, threshold, [sets[key] for key in keys]):
-                _add(totals, pairs, index, sets[x], sets[y], same=False)
+            by_tools[example.tool_sequence].append((where, example))
+    for group in by_tools.values():
+        if _one_split_only(group):
+            continue
+        buckets: dict[tuple[Any, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
+        for member in group:
+            buckets[_bucket(member[1])].append(member)
+        for members in buckets.values():
+            if not _one_split_only(members):
+                _count_bucket(members, threshold, totals, pairs, index, len(names))
     totals["total"] = sum(totals.values())
     return totals
+
+
+def _one_split_only(members: list[tuple[int, TrainingExample]]) -> bool:
+    home = members[0][0]
+    return all(where == home for where, _ in members)
+
+
+def _count_bucket(members, threshold, totals, pairs, index, n_splits: int) -> None:
+    """Add the crossing pairs of one bucket (``(split index, example)`` pairs) to ``totals``."""
+    sets: dict[frozenset[str], list[int]] = {}
+    for where, example in members:
+        features = _features(example)
+        counts = sets.get(features)
+        if counts is None:
+            counts = sets[features] = [0] * n_splits
+        counts[where] += 1
+    for counts in sets.values():  # identical features: J = 1
+        _add(totals, pairs, index, counts, counts, same=True)
+    if len(sets) > 1:
+        keys = list(sets)
+        for x, y in _similar_pairs(keys, threshold, [sets[key] for key in keys]):
+            _add(totals, pairs, index, sets[x], sets[y], same=False)
 
 
 def _add(totals, pairs, index, cx: list[int], cy: list[int], same: bool) -> None:
@@ -143,6 +207,25 @@ def _one_split(counts: list[int]) -> int | None:
     return where[0] if len(where) == 1 else None
 
 
+#: Up to this many distinct sets in a bucket, comparing every pair costs less than indexing them.
+_ALL_PAIRS = 32
+
+
+def _all_pairs(
+    sets: list[frozenset[str]], threshold: float, homes: list[int | None]
+) -> Iterator[tuple[frozenset[str], frozenset[str]]]:
+    """What :func:`_similar_pairs` finds, by comparing every pair: for a few sets, the faster way."""
+    eps = 1e-9
+    for i, x in enumerate(sets):
+        for j in range(i + 1, len(sets)):
+            if homes[i] is not None and homes[i] == homes[j]:
+                continue
+            y = sets[j]
+            inter = len(x & y)
+            if x and y and inter >= threshold * (len(x) + len(y) - inter) - eps:
+                yield x, y
+
+
 def _similar_pairs(
     sets: list[frozenset[str]], threshold: float, counts: list[list[int]]
 ) -> Iterator[tuple[frozenset[str], frozenset[str]]]:
@@ -154,10 +237,14 @@ def _similar_pairs(
     the positions of the shared tokens bound the overlap still reachable (positional filter), and
     only the survivors are intersected.
     """
-    frequency = Counter(token for s in sets for token in s)
-    rank = {token: r for r, token in enumerate(sorted(frequency, key=lambda token: (frequency[token], token)))}
-    ranked = [sorted(rank[token] for token in s) for s in sets]  # rarest first
     homes = [_one_split(c) for c in counts]
+    if len(sets) <= _ALL_PAIRS:
+        yield from _all_pairs(sets, threshold, homes)
+        return
+    frequency = Counter(token for s in sets for token in s)
+    # Any total order of the tokens gives the same pairs; rarest first makes the prefixes short.
+    rank = {token: r for r, token in enumerate(sorted(frequency, key=frequency.__getitem__))}
+    ranked = [sorted(map(rank.__getitem__, s)) for s in sets]  # rarest first
     order = sorted(range(len(sets)), key=lambda i: len(sets[i]))
     inverted: dict[int, list[tuple[int, int]]] = defaultdict(list)
     t = threshold

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deepeyes_core import SPLITS, ConfigError, DatasetError, PluginManager, SFTDataset, SplitRatios, TrainingExample
+from deepeyes_core import leakage
 from deepeyes_core.leakage import cross_split_near_duplicates, jaccard, signature
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 
@@ -170,7 +172,7 @@ def _brute_force(splits, threshold=0.8) -> dict[str, int]:
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.tuples(
@@ -186,7 +188,10 @@ def test_leakage_count_is_exact(rows, threshold):
     splits = {name: [] for name in SPLITS}
     for i, (name, tool, words) in enumerate(rows):
         splits[name].append(ex(f"t{i}", tool=tool, query=" ".join(words), description=" ".join(words)))
-    assert cross_split_near_duplicates(splits, threshold) == _brute_force(splits, threshold)
+    expected = _brute_force(splits, threshold)
+    assert cross_split_near_duplicates(splits, threshold) == expected
+    with mock.patch.object(leakage, "_ALL_PAIRS", 0):  # the index (PPJoin) that large buckets use
+        assert cross_split_near_duplicates(splits, threshold) == expected
 
 
 def _planted(n_sessions: int = 60) -> list[TrainingExample]:
@@ -241,3 +246,8 @@ def test_leakage_counts_identical_examples_by_arithmetic():
     same = [ex(f"t{i}") for i in range(5)]
     splits = {"train": same[:3], "val": same[3:4], "test": same[4:]}
     assert cross_split_near_duplicates(splits) == {"train-val": 3, "train-test": 3, "val-test": 1, "total": 7}
+
+
+@given(st.text())
+def test_words_are_what_the_word_pattern_finds(text):
+    assert leakage._words(text) == leakage._WORD.findall(text)
