@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 import attrs
 
@@ -14,13 +15,33 @@ from deepeyes_core import SPLITS, SplitRatios, TrainingExample
 
 def apportion(ordered: Sequence[TrainingExample], ratios: SplitRatios) -> dict[str, list[TrainingExample]]:
     """Deal examples, in order, to the split furthest below its share so far (sequential
-    largest-remainder): every prefix, and so every contiguous stratum, is split near the ratios."""
-    shares = {"train": ratios.train, "val": ratios.val, "test": ratios.test}
-    out: dict[str, list[TrainingExample]] = {name: [] for name in SPLITS}
+    largest-remainder): every prefix, and so every contiguous stratum, is split near the ratios.
+    A tie goes to the split named first (train, val, test)."""
+    train, val, test = out = ([], [], [])
     for i, example in enumerate(ordered, 1):
-        name = max(SPLITS, key=lambda s: shares[s] * i - len(out[s]))
-        out[name].append(example)
-    return out
+        need_train = ratios.train * i - len(train)
+        need_val = ratios.val * i - len(val)
+        need_test = ratios.test * i - len(test)
+        if need_train >= need_val and need_train >= need_test:
+            train.append(example)
+        elif need_val >= need_test:
+            val.append(example)
+        else:
+            test.append(example)
+    return dict(zip(SPLITS, out))
+
+
+_TASK_ID = attrgetter("task_id")
+
+
+def _tool_counts(examples: Iterable[TrainingExample]) -> Counter[str]:
+    """How many examples use each tool, counted once per distinct tool sequence."""
+    sequences = Counter(example.tool_sequence for example in examples)
+    counts: Counter[str] = Counter()
+    for sequence, n in sequences.items():
+        for tool in set(sequence):
+            counts[tool] += n
+    return counts
 
 
 class StratifiedSplitter:
@@ -40,7 +61,7 @@ class StratifiedSplitter:
 
     def split(self, examples: Sequence[TrainingExample], ratios: SplitRatios) -> dict[str, list[TrainingExample]]:
         strata: dict[tuple[str, str], list[TrainingExample]] = defaultdict(list)
-        for example in sorted(examples, key=lambda e: e.task_id):
+        for example in sorted(examples, key=_TASK_ID):
             first = example.tool_sequence[0] if self.options.by_first_tool and example.tool_sequence else ""
             strata[(example.difficulty, first)].append(example)
         rng = random.Random(ratios.seed)
@@ -54,22 +75,25 @@ class StratifiedSplitter:
     def balance(self, splits: dict[str, list[TrainingExample]]) -> tuple[dict[str, list[TrainingExample]], int]:
         """Swap examples of equal difficulty between train and the other splits until every tool
         with enough examples appears in every split. Split sizes and difficulty mix do not change."""
-        totals = Counter(t for examples in splits.values() for e in examples for t in set(e.tool_sequence))
+        totals = _tool_counts(e for examples in splits.values() for e in examples)
         swaps = 0
         for target in ("val", "test"):
             if not splits[target]:
                 continue
+            present = None  # the tool counts of the target split, made again after each swap
             for tool in sorted(t for t, n in totals.items() if n >= self.options.balance_min_examples):
-                present = Counter(t for e in splits[target] for t in set(e.tool_sequence))
+                if present is None:
+                    present = _tool_counts(splits[target])
                 if present[tool]:
                     continue
-                train_counts = Counter(t for e in splits["train"] for t in set(e.tool_sequence))
+                train_counts = _tool_counts(splits["train"])
                 swap = self._find_swap(splits["train"], splits[target], tool, train_counts, present)
                 if swap is None:
                     continue
                 i, j = swap
                 splits["train"][i], splits[target][j] = splits[target][j], splits["train"][i]
                 swaps += 1
+                present = None
         return splits, swaps
 
     @staticmethod
