@@ -120,14 +120,14 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
     duplicates. Each rejection names the kept example's task_id in its detail and accounts for the
     duplicate's invocations (``records`` = its sequence length).
     """
-    # The canonical JSON that the keys hash, compared as it is (no hash to make); exact forms are
-    # made only for a duplicate and the example it duplicates.
+    # Keyed by the binary digest (orjson's output keeps a 4 KB buffer, too much to hold 200,000 of);
+    # exact forms are made only for a duplicate and the example it duplicates.
     first: dict[bytes, TrainingExample] = {}
     kept: list[TrainingExample] = []
     rejections: list[Rejection] = []
     stats = {"exact": 0, "near_exact": 0}
     for example in examples:
-        key = _canonical(_dedup_value(example))
+        key = hashlib.blake2b(_canonical(_dedup_value(example)), digest_size=16).digest()
         original = first.get(key)
         if original is None:
             first[key] = example
