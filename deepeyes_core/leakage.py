@@ -79,6 +79,8 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 _STR = frozenset({str})
+#: The integers orjson writes (as their decimal digits); it refuses the others.
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
 
 
 def _flat(params: Any) -> bool:
@@ -99,26 +101,39 @@ def _bucket(example: TrainingExample) -> tuple[Any, ...]:
 
 def _features(example: TrainingExample) -> frozenset[str]:
     """The feature set of the definition (module docstring)."""
-    features: set[str] = set()
+    features: list[str] = []
     for i, params in enumerate(example.tool_parameters):
-        if _flat(params):  # its leaves are its items, normalised one by one
-            leaves = ((key, normalise_arguments(value)) for key, value in params.items())
+        if _flat(params):  # its leaves are its items; strings and 64-bit integers are written here
+            leaves = []
+            for key, value in params.items():
+                kind = type(value)
+                if kind is str:
+                    value = " ".join(value.casefold().split())
+                    words = _words(value)
+                    if words:
+                        features += [f"{i}|{key}|{word}" for word in words]
+                    else:
+                        features.append(f"{i}|{key}|{value}")
+                elif kind is int and _INT64_MIN <= value <= _UINT64_MAX:
+                    features.append(f"{i}|{key}={value}")
+                else:
+                    leaves.append((key, normalise_arguments(value)))
         else:
             leaves = _leaves(normalise_arguments(params), "")
         for path, value in leaves:
             if isinstance(value, str):
                 words = _words(value)
                 if words:
-                    features.update(map(f"{i}|{path}|".__add__, words))
+                    features += [f"{i}|{path}|{word}" for word in words]
                 else:
-                    features.add(f"{i}|{path}|{value}")
+                    features.append(f"{i}|{path}|{value}")
             else:
-                features.add(f"{i}|{path}={orjson.dumps(value).decode()}")
+                features.append(f"{i}|{path}={orjson.dumps(value).decode()}")
     words = _words(example.task_description.casefold())
     if len(words) < SHINGLE:
-        features.add("d|" + " ".join(words))
+        features.append("d|" + " ".join(words))
     else:
-        features.update([f"d|{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])])
+        features += [f"d|{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])]
     return frozenset(features)
 
 

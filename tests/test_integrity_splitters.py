@@ -7,12 +7,14 @@ import random
 from collections import defaultdict
 from unittest import mock
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deepeyes_core import SPLITS, ConfigError, DatasetError, PluginManager, SFTDataset, SplitRatios, TrainingExample
 from deepeyes_core import leakage
+from deepeyes_core.dedup import normalise_arguments
 from deepeyes_core.leakage import cross_split_near_duplicates, jaccard, signature
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 
@@ -251,3 +253,39 @@ def test_leakage_counts_identical_examples_by_arithmetic():
 @given(st.text())
 def test_words_are_what_the_word_pattern_finds(text):
     assert leakage._words(text) == leakage._WORD.findall(text)
+
+
+def _reference_signature(example):
+    """The definition written plainly (the first implementation), to check the fast one against."""
+    shape, features = [], set()
+    for i, params in enumerate(example.tool_parameters):
+        leaves = list(leakage._leaves(normalise_arguments(params), ""))
+        shape.append(tuple(sorted({path for path, _ in leaves})))
+        for path, value in leaves:
+            if isinstance(value, str):
+                words = leakage._WORD.findall(value)
+                features.update(f"{i}|{path}|{w}" for w in words) if words else features.add(f"{i}|{path}|{value}")
+            else:
+                features.add(f"{i}|{path}={orjson.dumps(value).decode()}")
+    words = leakage._WORD.findall(example.task_description.casefold())
+    features.update(["d|" + " ".join(words)] if len(words) < 3 else map("d|{} {} {}".format, words, words[1:], words[2:]))
+    return (example.tool_sequence, tuple(shape)), frozenset(features)
+
+
+_ARGUMENT = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(), st.text(max_size=12),
+                      st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.text(max_size=5), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.one_of(st.text(max_size=5), st.integers()), _ARGUMENT, max_size=4), min_size=1, max_size=3),
+       st.text(max_size=40))
+def test_signature_is_the_definition(calls, description):
+    example = TrainingExample(task_id="t", task_description=description or "x", tool_sequence=("a",) * len(calls),
+                              tool_parameters=tuple(calls))
+    def outcome(function):
+        try:
+            return function(example)
+        except TypeError as exc:  # an integer orjson cannot write: refused alike
+            return repr(exc)
+
+    assert outcome(signature) == outcome(_reference_signature)
