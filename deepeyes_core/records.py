@@ -336,6 +336,18 @@ class TrainingExample:
         }
 
 
+def _unstructure_location(loc: Location) -> dict[str, Any]:
+    """file, line and span_id, those that are set (a rejection writes one per record it accounts for)."""
+    out: dict[str, Any] = {}
+    if loc.file is not None:
+        out["file"] = loc.file
+    if loc.line is not None:
+        out["line"] = loc.line
+    if loc.span_id is not None:
+        out["span_id"] = loc.span_id
+    return out
+
+
 def _make_converter():
     conv = make_converter()
 
@@ -360,9 +372,7 @@ def _make_converter():
     conv.register_structure_hook(Location, lambda value, _: value if isinstance(value, Location) else Location(**value))
     conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], structure_object)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
-    conv.register_unstructure_hook(
-        Location, lambda loc: {k: v for k, v in (("file", loc.file), ("line", loc.line), ("span_id", loc.span_id)) if v is not None}
-    )
+    conv.register_unstructure_hook(Location, _unstructure_location)
     return conv
 
 
