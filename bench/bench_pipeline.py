@@ -56,7 +56,8 @@ def run_child(cmd: list[str], cwd: Path, label: str) -> dict:
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
     stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
-    out_path.unlink(); err_path.unlink()
+    out_path.unlink()
+    err_path.unlink()
     if proc.returncode != 0:
         raise RuntimeError(f"{label} exited {proc.returncode}: {' '.join(cmd)}\n{stderr[-3000:]}")
     # Linux reports ru_maxrss in KiB, macOS in bytes
@@ -101,7 +102,10 @@ def first_int(text: str, suffix: str) -> int | None:
 
 def fmt_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r: list[str]) -> str:
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

@@ -83,7 +83,6 @@ def _well_typed(location: Location, obj: dict[str, Any]) -> ToolInvocation | Non
     )
 
 
-
 def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:
     """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field.
 
