@@ -142,7 +142,7 @@ def trajectories(n: int):
 async def sequential_loop(base_url: str, items, options) -> float:
     """What one would write by hand: one call after another, same SDK, same prompt."""
     import anthropic
-    from deepeyes_anthropic.describer import INSTRUCTIONS, catalogue_text, infer_catalogue, render_trajectory
+    from deepeyes_anthropic.prompt import INSTRUCTIONS, catalogue_text, infer_catalogue, render_trajectory
 
     client = anthropic.AsyncAnthropic(api_key="sk-bench-not-a-key", base_url=base_url)
     system = [

@@ -20,12 +20,9 @@ from deepeyes_core.plugins import BUILTIN_PLUGINS
 
 anthropic = pytest.importorskip("anthropic")
 
-from deepeyes_anthropic.describer import (  # noqa: E402
-    AnthropicDescriber,
-    DiskCache,
-    ValidationRules,
-    clean_answer,
-)
+from deepeyes_anthropic.cache import DiskCache  # noqa: E402
+from deepeyes_anthropic.describer import AnthropicDescriber  # noqa: E402
+from deepeyes_anthropic.validation import ValidationRules, clean_answer  # noqa: E402
 
 from .conftest import invocation  # noqa: E402
 from .test_anthropic_fakeapi import FakeAnthropicAPI, describe_from_prompt  # noqa: E402
@@ -225,7 +222,7 @@ def test_identical_trajectories_share_one_call(tmp_path):
 
 def test_cache_survives_kill_9_mid_write(tmp_path):
     script = (
-        "import sys\nfrom deepeyes_anthropic.describer import DiskCache\n"
+        "import sys\nfrom deepeyes_anthropic.cache import DiskCache\n"
         "cache = DiskCache(sys.argv[1])\ni = 0\n"
         "while True:\n"
         "    cache.put(f'{i % 50:064x}', {'answers': {'0': {'text': 'x' * 200000 + str(i)}}})\n"

@@ -64,14 +64,9 @@ from deepeyes_core import (
     hookimpl,
 )
 
-from .describer import (
-    AnthropicUsage,
-    CacheProbe,
-    DiskCache,
-    Prices,
+from .cache import DiskCache, content_key, default_cache_dir
+from .client import (
     check_model,
-    content_key,
-    default_cache_dir,
     fatal_api_error,
     import_anthropic,
     make_client,
@@ -79,6 +74,7 @@ from .describer import (
     resolve_api_key,
     scrub,
 )
+from .usage import AnthropicUsage, CacheProbe, Prices
 
 ARTIFACT = "anthropic_adaptation.json"
 ARTIFACT_FORMAT = "deepeyes-anthropic-in-context/1"

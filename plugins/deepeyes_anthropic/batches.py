@@ -1,0 +1,242 @@
+"""The describer's Message Batches mode: submit, poll, collect, resubmit, and resume the batches an
+interrupted run left in flight (their ids are kept in ``batches.json`` beside the cache entries)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepeyes_core import ConfigError, DeepeyesError
+
+from .cache import write_atomically
+from .client import (
+    DEFAULT_MODEL,
+    fatal_api_error,
+    import_anthropic,
+    message_text,
+    scrub,
+)
+from .prompt import PROMPT_VERSION
+
+if TYPE_CHECKING:
+    from .describer import _Unit
+
+log = logging.getLogger(__name__)
+
+#: Message Batches limits: requests per batch, and bytes (256 MB, kept under with a margin).
+BATCH_MAX_REQUESTS = 100_000
+BATCH_MAX_BYTES = 200 * 1024 * 1024
+
+
+class BatchMode:
+    """The batch rounds of :class:`~deepeyes_anthropic.describer.AnthropicDescriber`, which mixes them in:
+    they use its ``options``, ``usage``, ``cache``, ``_probe``, ``_api_key``, ``_reserved_tokens`` and
+    ``on_batch_progress``, and its per-request methods (``_params``, ``_estimate``, ``_take_budget``,
+    ``_budget_detail``, ``_next_attempt``, ``_store``)."""
+
+    @property
+    def _ledger_path(self) -> Path:
+        return self.cache.root / "batches.json"
+
+    def _ledger(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self._ledger_path.read_bytes())
+        except (OSError, ValueError):
+            return []
+        return [b for b in data.get("batches", []) if isinstance(b, dict) and "id" in b]
+
+    def _save_ledger(self, batches: list[dict[str, Any]]) -> None:
+        write_atomically(self._ledger_path, json.dumps({"batches": batches}, indent=1).encode())
+
+    async def _resume_batches(self, client: Any, units: dict[str, _Unit]) -> None:
+        """Poll and collect the in-flight batches (saved by an earlier, interrupted run) that hold
+        requests this call needs."""
+        for saved in self._ledger():
+            wanted = any(
+                key in units and units[key].outcome is None and self._next_attempt(units[key]) == attempt
+                for key, attempt in saved["requests"].values()
+            )
+            if saved.get("model") != self.options.model or not wanted:
+                continue
+            log.info("anthropic describer: resuming batch %s (%d requests)", saved["id"], len(saved["requests"]))
+            await self._collect_batch(client, saved, units)
+
+    async def _batch_round(
+        self, client: Any, system: list[dict[str, Any]], todo: list[_Unit], units: dict[str, _Unit]
+    ) -> None:
+        """Submit every request still needed (in batches of at most 100,000 requests / ~200 MB),
+        then poll and collect them all concurrently."""
+        chunks: list[tuple[list[dict[str, Any]], dict[str, list[Any]], int]] = []
+        requests: list[dict[str, Any]] = []
+        index: dict[str, list[Any]] = {}
+        size = reserved = 0
+        for unit in todo:
+            params = self._params(unit, system)
+            estimate = self._estimate(params)
+            if not self._take_budget(estimate):
+                unit.outcome, unit.detail = "budget", self._budget_detail()
+                continue
+            attempt = self._next_attempt(unit)
+            custom_id = f"{unit.key[:56]}-a{attempt}"
+            request = {"custom_id": custom_id, "params": params}
+            request_bytes = len(json.dumps(request, ensure_ascii=False).encode())
+            if requests and (len(requests) >= BATCH_MAX_REQUESTS or size + request_bytes > BATCH_MAX_BYTES):
+                chunks.append((requests, index, reserved))
+                requests, index, size, reserved = [], {}, 0, 0
+            requests.append(request)
+            index[custom_id] = [unit.key, attempt]
+            size += request_bytes
+            reserved += estimate
+        if requests:
+            chunks.append((requests, index, reserved))
+        submitted = []
+        for requests, index, reserved in chunks:
+            saved = await self._submit(client, requests, index, units)
+            if saved is None:
+                self._reserved_tokens -= reserved
+            else:
+                submitted.append((saved, reserved))
+
+        async def collect(saved: dict[str, Any], reserved: int) -> None:
+            try:
+                await self._collect_batch(client, saved, units)
+            finally:
+                self._reserved_tokens -= reserved
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for saved, reserved in submitted:
+                    group.create_task(collect(saved, reserved))
+        except* (ConfigError, DeepeyesError) as errors:
+            raise errors.exceptions[0] from None
+
+    async def _submit(
+        self, client: Any, requests: list[dict[str, Any]], index: dict[str, list[Any]], units: dict[str, _Unit]
+    ) -> dict[str, Any] | None:
+        """Create one batch and save its id before anything else; None when it was not created."""
+        anthropic = import_anthropic("task describer 'anthropic'")
+        try:
+            batch = await client.messages.batches.create(requests=requests)
+        except anthropic.APIError as exc:
+            fatal = fatal_api_error(exc, self.options.model, "[describer] model", self._api_key)
+            if fatal is not None:
+                raise fatal from None
+            detail = scrub(f"batch not created: {type(exc).__name__}: {exc}", self._api_key)[:500]
+            for key, _ in index.values():
+                units[key].outcome, units[key].detail = "error", detail
+            self.usage.failed_calls += len(requests)
+            return None
+        saved = {"id": batch.id, "model": self.options.model, "created_at": time.time(), "requests": index}
+        self._save_ledger([*self._ledger(), saved])
+        self.usage.batches += 1
+        self.usage.batch_ids.append(batch.id)
+        log.info("anthropic describer: submitted batch %s with %d requests", batch.id, len(requests))
+        self._progress("submitted", {"batch_id": batch.id, "requests": len(requests)})
+        return saved
+
+    def _progress(self, event: str, details: dict[str, Any]) -> None:
+        if self.on_batch_progress is not None:
+            self.on_batch_progress(event, details)
+
+    async def _collect_batch(self, client: Any, saved: dict[str, Any], units: dict[str, _Unit]) -> None:
+        anthropic = import_anthropic("task describer 'anthropic'")
+        batch_id = saved["id"]
+        deadline = None if self.options.batch_max_wait_s is None else time.monotonic() + self.options.batch_max_wait_s
+        try:
+            batch = await client.messages.batches.retrieve(batch_id)
+            while batch.processing_status != "ended":
+                counts = batch.request_counts
+                log.info(
+                    "anthropic describer: batch %s %s: %d processing, %d succeeded, %d errored",
+                    batch_id,
+                    batch.processing_status,
+                    counts.processing,
+                    counts.succeeded,
+                    counts.errored,
+                )
+                self._progress("progress", {"batch_id": batch_id, **counts.model_dump()})
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeepeyesError(
+                        f"batch {batch_id} is still {batch.processing_status} after "
+                        f"{self.options.batch_max_wait_s}s; its id is saved in {self._ledger_path}: "
+                        "run again to resume polling it (nothing is submitted twice)"
+                    )
+                await asyncio.sleep(self.options.batch_poll_interval_s)
+                batch = await client.messages.batches.retrieve(batch_id)
+            results = await client.messages.batches.results(batch_id)
+        except anthropic.NotFoundError:
+            log.warning("anthropic describer: batch %s is unknown to the API; its requests are made again", batch_id)
+            self._forget(batch_id)
+            return
+        except anthropic.APIError as exc:
+            raise DeepeyesError(
+                scrub(
+                    f"polling batch {batch_id} failed ({type(exc).__name__}: {exc}); its id is saved in "
+                    f"{self._ledger_path}: run again to resume polling it",
+                    self._api_key,
+                )
+            ) from None
+        seen: set[str] = set()
+        async for entry in results:
+            target = saved["requests"].get(entry.custom_id)
+            if target is None:
+                continue
+            seen.add(entry.custom_id)
+            unit = units.get(target[0])
+            result = entry.result
+            if result.type == "succeeded":
+                message = result.message
+                self.usage.record(message.usage, "batch")
+                self._probe.observe(message.usage)
+                if unit is not None and str(target[1]) in unit.answers:
+                    continue
+                if unit is not None:
+                    self._store(unit, target[1], message_text(message), "batch", message.stop_reason)
+                else:  # another describe() call's request: keep the answer for it
+                    entry_data = self.cache.get(target[0]) or {
+                        "version": PROMPT_VERSION,
+                        "model": self.options.model,
+                        "answers": {},
+                    }
+                    entry_data["answers"][str(target[1])] = {
+                        "text": message_text(message),
+                        "mode": "batch",
+                        "stop_reason": message.stop_reason,
+                    }
+                    self.cache.put(target[0], entry_data)
+                continue
+            self.usage.failed_calls += 1
+            if unit is None or unit.outcome is not None:
+                continue
+            if result.type == "errored":
+                error = result.error.error
+                text = scrub(f"{error.type}: {error.message}", self._api_key)
+                if error.type == "not_found_error" and "model" in error.message.lower():
+                    raise ConfigError(
+                        f"the Anthropic API does not serve model {self.options.model!r} ({text}); "
+                        f'change [describer] model (e.g. to "{DEFAULT_MODEL}")'
+                    )
+                if error.type in ("invalid_request_error", "authentication_error", "permission_error"):
+                    unit.outcome, unit.detail = "error", f"batch request errored: {text}"[:500]
+                    continue
+                self._resubmit(unit, f"batch request errored: {text}")
+            else:
+                self._resubmit(unit, f"batch request {result.type}")
+        for custom_id, (key, _) in saved["requests"].items():
+            unit = units.get(key)
+            if custom_id not in seen and unit is not None and unit.outcome is None:
+                self._resubmit(unit, "no result in the batch")
+        self._forget(batch_id)
+        self._progress("ended", {"batch_id": batch_id, "results": len(seen)})
+
+    def _resubmit(self, unit: _Unit, why: str) -> None:
+        unit.resubmits += 1
+        if unit.resubmits > self.options.batch_max_resubmits:
+            unit.outcome, unit.detail = "error", f"{why} (after {unit.resubmits - 1} resubmissions)"
+
+    def _forget(self, batch_id: str) -> None:
+        self._save_ledger([b for b in self._ledger() if b["id"] != batch_id])
