@@ -20,7 +20,6 @@ class DiskCache:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
-        self._counter = 0
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
