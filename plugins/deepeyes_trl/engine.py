@@ -433,6 +433,7 @@ def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list
         for i, text in zip(batch, tokenizer.batch_decode(new_ids, skip_special_tokens=True)):
             answers[i] = text.strip()
     if cut_short:
-        log.warning("%d of %d answers stopped at max_new_tokens=%d before their end; raise it if completions are "
-                    "longer", cut_short, len(prompts), settings.max_new_tokens)
+        log.warning("%s: %d of %d answers stopped at max_new_tokens=%d before their end (a model that has not "
+                    "learnt to stop never ends; raise the limit if completions are longer)",
+                    model_dir, cut_short, len(prompts), settings.max_new_tokens)
     return answers
