@@ -34,6 +34,7 @@ from .errors import (
     LeakError,
     MissingExtraError,
     PluginError,
+    RecordRejected,
     UnknownComponentError,
 )
 from .evaluation import (
@@ -46,7 +47,16 @@ from .evaluation import (
     score_model,
 )
 from .hookspecs import hookimpl
-from .io import RejectsLog, atomic_json, atomic_jsonl, atomic_write, expand_paths, read_jsonl
+from .io import (
+    RejectsLog,
+    atomic_json,
+    atomic_jsonl,
+    atomic_write,
+    expand_paths,
+    read_jsonl,
+    read_records,
+    record_timestamp,
+)
 from .plugins import PluginManager, get_plugin_manager, reset_plugin_manager
 from .records import (
     DIFFICULTIES,

@@ -34,6 +34,21 @@ class InputError(DeepeyesError):
     """An input file or record cannot be used. The message names file, line and field."""
 
 
+class RecordRejected(DeepeyesError):
+    """Raised by a source's parse function when a record cannot be used; ``read_records`` turns
+    it into the record's Rejection with this reason and detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+    @classmethod
+    def malformed(cls, detail: str) -> RecordRejected:
+        """The rejection of a record that is not of the shape the source reads."""
+        return cls("malformed record", detail)
+
+
 class DatasetError(DeepeyesError):
     """A dataset cannot be split or exported as asked (ratios, sizes)."""
 

@@ -1,4 +1,5 @@
-"""Files in and out: atomic writes, JSONL reading with locations, and the rejects log."""
+"""Files in and out: atomic writes, JSONL reading with locations (line by line, or record by
+record for a source), and the rejects log."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import contextlib
 import glob
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 
-from .errors import InputError
+from .errors import InputError, RecordRejected
 from .records import Location, Rejection, converter
+
+_T = TypeVar("_T")
 
 
 @contextlib.contextmanager
@@ -86,6 +90,40 @@ def read_jsonl(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
                     (Location(name, number),),
                     stage="read",
                 )
+
+
+def read_records(
+    path: Path | str, parse: Callable[[Location, Any], _T], stage: str = "read"
+) -> Iterator[_T | Rejection]:
+    """Each JSON line of a file (a line per record) through ``parse(location, value)``, in order.
+
+    Yields what ``parse`` returns; when it raises :class:`RecordRejected`, a Rejection of the line
+    with that reason and detail; when it raises TypeError, ValueError, AttributeError or KeyError
+    (a shape it did not foresee), a ``malformed record`` Rejection saying so. Lines that are not
+    JSON are :func:`read_jsonl`'s Rejections. Rejections made here carry ``stage``. Streams.
+    """
+    for item in read_jsonl(Path(path)):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        location, value = item
+        try:
+            parsed: _T | Rejection = parse(location, value)
+        except RecordRejected as exc:
+            parsed = Rejection(exc.reason, exc.detail, (location,), stage=stage)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            detail = f"unexpected shape: {type(exc).__name__}: {exc}"
+            parsed = Rejection("malformed record", detail, (location,), stage=stage)
+        yield parsed
+
+
+def record_timestamp(value: Any) -> datetime:
+    """A record's timestamp field: ISO 8601 (naive means UTC) or epoch seconds. Any other value
+    raises ``RecordRejected.malformed``."""
+    try:
+        return converter.structure(value, datetime)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise RecordRejected.malformed(f"timestamp {value!r}: {exc}") from None
 
 
 class RejectsLog:

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timezone
 
 import attrs
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepeyes_core import BaselineTracker, Location, Rejection, Tool, ToolInvocation, converter, parse_invocation, run_deepeyesv2_baseline
+from deepeyes_core import (
+    BaselineTracker,
+    Location,
+    RecordRejected,
+    Rejection,
+    Tool,
+    ToolInvocation,
+    converter,
+    parse_invocation,
+    read_records,
+    record_timestamp,
+    run_deepeyesv2_baseline,
+)
 from deepeyes_core.baseline import LOG_FILE_NAME
 
 from .conftest import invocation
@@ -58,6 +71,29 @@ def test_damaged_log_reports_file_line_and_field_and_keeps_the_rest(tmp_path, ca
     assert "tool_name" in problems[(3, "malformed record")]
     assert "status" in problems[(4, "malformed record")]
     assert f"{path}:6" in caplog.text
+
+
+def test_read_records_turns_each_line_into_its_item_or_a_rejection_with_file_and_line(tmp_path):
+    def parse(location, obj):
+        if obj.get("calls") == 0:
+            raise RecordRejected("no tool calls", "none at all")
+        return location, record_timestamp(obj["at"])
+
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"at": 0}\n{"calls": 0}\n[1]\n{"at": "yesterday"}\nnot json\n\n{"at": "2024-05-01T12:00:00"}\n')
+    items = list(read_records(path, parse, stage="ingest"))
+    assert items[0] == (Location(str(path), 1), datetime(1970, 1, 1, tzinfo=timezone.utc))
+    assert items[-1] == (Location(str(path), 7), datetime(2024, 5, 1, 12, tzinfo=timezone.utc))
+    rejected = [(r.locations, r.reason, r.stage, r.records) for r in items[1:-1]]
+    assert rejected == [
+        ((Location(str(path), 2),), "no tool calls", "ingest", 1),
+        ((Location(str(path), 3),), "malformed record", "ingest", 1),
+        ((Location(str(path), 4),), "malformed record", "ingest", 1),
+        ((Location(str(path), 5),), "malformed JSON", "read", 1),
+    ]
+    assert items[1].detail == "none at all"
+    assert items[2].detail == "unexpected shape: AttributeError: 'list' object has no attribute 'get'"
+    assert items[3].detail.startswith("timestamp 'yesterday': ")
 
 
 def test_statistics_per_tool():

@@ -32,6 +32,7 @@ the final line becomes a trajectory), ``no tool calls``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,31 +43,16 @@ import orjson
 
 from deepeyes_core import (
     Location,
-    Rejection,
+    RecordRejected,
     SourceItem,
     ToolInvocation,
     ToolSpec,
     ToolStatus,
     Trajectory,
-    converter,
     hookimpl,
-    read_jsonl,
+    read_records,
+    record_timestamp,
 )
-
-_STAGE = "read"
-
-
-class _Reject(Exception):
-    """Raised while parsing a line; becomes the line's Rejection."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def _malformed(detail: str) -> _Reject:
-    return _Reject("malformed record", detail)
 
 
 def _text_of(content: Any) -> str:
@@ -106,13 +92,6 @@ def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | Non
     return None
 
 
-def _timestamp(value: Any) -> datetime:
-    try:
-        return converter.structure(value, datetime)
-    except (TypeError, ValueError, OverflowError, OSError) as exc:
-        raise _malformed(f"timestamp {value!r}: {exc}") from None
-
-
 def _arguments(value: Any, call_id: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -120,11 +99,11 @@ def _arguments(value: Any, call_id: str) -> dict[str, Any]:
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
-            raise _Reject("unparseable arguments", f"tool_use {call_id}: {exc}") from None
+            raise RecordRejected("unparseable arguments", f"tool_use {call_id}: {exc}") from None
         if isinstance(parsed, dict):
             return parsed
-        raise _Reject("unparseable arguments", f"tool_use {call_id}: input is not a JSON object")
-    raise _malformed(f"tool_use {call_id}: input is a {type(value).__name__}, not an object")
+        raise RecordRejected("unparseable arguments", f"tool_use {call_id}: input is not a JSON object")
+    raise RecordRejected.malformed(f"tool_use {call_id}: input is a {type(value).__name__}, not an object")
 
 
 def _outcome(block: dict[str, Any]) -> tuple[Any, ToolStatus, str | None]:
@@ -148,11 +127,11 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _malformed("tools is not a list")
+        raise RecordRejected.malformed("tools is not a list")
     specs = []
     for index, tool in enumerate(value):
         if not isinstance(tool, dict) or not _name(tool.get("name")):
-            raise _malformed(f"tools[{index}] has no name")
+            raise RecordRejected.malformed(f"tools[{index}] has no name")
         schema = tool.get("input_schema")
         description = tool.get("description")
         specs.append(
@@ -168,11 +147,11 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
 def _messages(request: dict[str, Any], response: Any) -> list[Any]:
     messages = request.get("messages")
     if not isinstance(messages, list):
-        raise _malformed("no messages list")
+        raise RecordRejected.malformed("no messages list")
     if response is None or (isinstance(response, dict) and response.get("type") == "error"):
         return messages
     if not isinstance(response, dict) or not isinstance(response.get("content"), list):
-        raise _malformed("response is not a Message (no content list)")
+        raise RecordRejected.malformed("response is not a Message (no content list)")
     return [*messages, {"role": "assistant", "content": response["content"]}]
 
 
@@ -192,29 +171,18 @@ class AnthropicMessagesSource:
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
         for path in paths:
             mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
-            for item in read_jsonl(Path(path)):
-                if isinstance(item, Rejection):
-                    yield item
-                    continue
-                location, line = item
-                try:
-                    yield self._trajectory(location, line, mtime)
-                except _Reject as exc:
-                    yield Rejection(exc.reason, exc.detail, (location,), stage=_STAGE)
-                except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape not foreseen
-                    detail = f"unexpected shape: {type(exc).__name__}: {exc}"
-                    yield Rejection("malformed record", detail, (location,), stage=_STAGE)
+            yield from read_records(path, functools.partial(self._trajectory, mtime))
 
-    def _trajectory(self, location: Location, line: Any, mtime: datetime) -> Trajectory:
+    def _trajectory(self, mtime: datetime, location: Location, line: Any) -> Trajectory:
         if not isinstance(line, dict):
-            raise _malformed(f"expected a JSON object, got {type(line).__name__}")
+            raise RecordRejected.malformed(f"expected a JSON object, got {type(line).__name__}")
         request = line.get("request", line)
         if not isinstance(request, dict):
-            raise _malformed("request is not an object")
+            raise RecordRejected.malformed("request is not an object")
         response = line.get("response")
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
-        stamp = _timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
+        stamp = record_timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
         session = _conversation_id(line, request) or f"{location.file}:{location.line}"
         metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
         model = response.get("model") if isinstance(response, dict) else None
@@ -228,13 +196,13 @@ class AnthropicMessagesSource:
         )
         calls, results, user_request = _walk(messages)
         if not calls:
-            raise _Reject("no tool calls", "the conversation has no tool_use block")
+            raise RecordRejected("no tool calls", "the conversation has no tool_use block")
         unpaired = [call_id for call_id in calls if call_id not in results]
         if unpaired:
             last = len(messages) - 1
             if all(calls[call_id][2] == last for call_id in unpaired):
-                raise _Reject("awaiting tool results", f"the last turn asks for {', '.join(unpaired)}")
-            raise _Reject("unpaired tool_use", f"no tool_result for {', '.join(unpaired)}")
+                raise RecordRejected("awaiting tool results", f"the last turn asks for {', '.join(unpaired)}")
+            raise RecordRejected("unpaired tool_use", f"no tool_result for {', '.join(unpaired)}")
         invocations = []
         for call_id, (tool, arguments, _) in calls.items():
             result, status, error = _outcome(results[call_id])
@@ -275,39 +243,41 @@ def _walk(
     seen_user = False
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
-            raise _malformed(f"messages[{index}] is not an object")
+            raise RecordRejected.malformed(f"messages[{index}] is not an object")
         role, content = message.get("role"), message.get("content")
         if role not in ("user", "assistant"):
-            raise _malformed(f"messages[{index}].role is {role!r}, not user or assistant")
+            raise RecordRejected.malformed(f"messages[{index}].role is {role!r}, not user or assistant")
         if isinstance(content, str):
             blocks: list[Any] = [{"type": "text", "text": content}]
         elif isinstance(content, list):
             blocks = content
         else:
-            raise _malformed(f"messages[{index}].content is neither text nor a list of blocks")
+            raise RecordRejected.malformed(f"messages[{index}].content is neither text nor a list of blocks")
         if role == "user" and not seen_user:
             seen_user = True
             user_request = _text_of(blocks).strip() or None
         for position, block in enumerate(blocks):
             where = f"messages[{index}].content[{position}]"
             if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-                raise _malformed(f"{where} is not a content block")
+                raise RecordRejected.malformed(f"{where} is not a content block")
             kind = block["type"]
             if kind.endswith("tool_use"):
                 call_id, tool = _name(block.get("id")), _name(block.get("name"))
                 if call_id is None or tool is None:
-                    raise _malformed(f"{where}: {kind} without an id or a name")
+                    raise RecordRejected.malformed(f"{where}: {kind} without an id or a name")
                 if call_id in calls:
-                    raise _malformed(f"{where}: tool_use id {call_id} appears twice")
+                    raise RecordRejected.malformed(f"{where}: tool_use id {call_id} appears twice")
                 calls[call_id] = (tool, _arguments(block.get("input", {}), call_id), index)
             elif kind.endswith("tool_result"):
                 call_id = _name(block.get("tool_use_id"))
                 if call_id is None:
-                    raise _malformed(f"{where}: {kind} without a tool_use_id")
+                    raise RecordRejected.malformed(f"{where}: {kind} without a tool_use_id")
                 if call_id not in calls:
-                    raise _Reject("unpaired tool_result", f"{where} answers {call_id}, which no earlier tool_use made")
+                    raise RecordRejected(
+                        "unpaired tool_result", f"{where} answers {call_id}, which no earlier tool_use made"
+                    )
                 if call_id in results:
-                    raise _malformed(f"{where}: a second result for {call_id}")
+                    raise RecordRejected.malformed(f"{where}: a second result for {call_id}")
                 results[call_id] = block
     return calls, results, user_request
 

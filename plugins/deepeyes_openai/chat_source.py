@@ -34,6 +34,7 @@ longer, later), ``no tool calls``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,32 +45,18 @@ import orjson
 
 from deepeyes_core import (
     Location,
-    Rejection,
+    RecordRejected,
     SourceItem,
     ToolInvocation,
     ToolSpec,
     ToolStatus,
     Trajectory,
-    converter,
     hookimpl,
-    read_jsonl,
+    read_records,
+    record_timestamp,
 )
 
-_STAGE = "read"
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-
-
-class _Reject(Exception):
-    """Raised while parsing a line; becomes the line's Rejection."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def _malformed(detail: str) -> _Reject:
-    return _Reject("malformed record", detail)
 
 
 def _name(value: Any) -> str | None:
@@ -109,26 +96,19 @@ def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | Non
     return None
 
 
-def _timestamp(value: Any) -> datetime:
-    try:
-        return converter.structure(value, datetime)
-    except (TypeError, ValueError, OverflowError, OSError) as exc:
-        raise _malformed(f"timestamp {value!r}: {exc}") from None
-
-
 def _arguments(value: Any, call_id: str) -> dict[str, Any]:
     if isinstance(value, dict):  # a logger that stored them parsed
         return value
     if not isinstance(value, str):
-        raise _Reject("unparseable arguments", f"tool_call {call_id}: arguments are a {type(value).__name__}")
+        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: arguments are a {type(value).__name__}")
     if not value.strip():
         return {}
     try:
         parsed = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        raise _Reject("unparseable arguments", f"tool_call {call_id}: {exc}") from None
+        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: {exc}") from None
     if not isinstance(parsed, dict):
-        raise _Reject("unparseable arguments", f"tool_call {call_id}: arguments are not a JSON object")
+        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: arguments are not a JSON object")
     return parsed
 
 
@@ -138,12 +118,12 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _malformed("tools is not a list")
+        raise RecordRejected.malformed("tools is not a list")
     specs = []
     for index, tool in enumerate(value):
         function = tool.get("function", tool) if isinstance(tool, dict) else None
         if not isinstance(function, dict) or not _name(function.get("name")):
-            raise _malformed(f"tools[{index}] has no function name")
+            raise RecordRejected.malformed(f"tools[{index}] has no function name")
         schema, description = function.get("parameters"), function.get("description")
         specs.append(
             ToolSpec(
@@ -158,15 +138,15 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
 def _messages(request: dict[str, Any], response: Any) -> list[Any]:
     messages = request.get("messages")
     if not isinstance(messages, list):
-        raise _malformed("no messages list")
+        raise RecordRejected.malformed("no messages list")
     if response is None or (isinstance(response, dict) and "error" in response and "choices" not in response):
         return messages
     choices = response.get("choices") if isinstance(response, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise _malformed("response is not a ChatCompletion (no choices)")
+        raise RecordRejected.malformed("response is not a ChatCompletion (no choices)")
     message = choices[0].get("message")
     if not isinstance(message, dict):
-        raise _malformed("response.choices[0] has no message")
+        raise RecordRejected.malformed("response.choices[0] has no message")
     return [*messages, message]
 
 
@@ -186,33 +166,22 @@ class OpenAIChatSource:
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
         for path in paths:
             mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
-            for item in read_jsonl(Path(path)):
-                if isinstance(item, Rejection):
-                    yield item
-                    continue
-                location, line = item
-                try:
-                    yield self._trajectory(location, line, mtime)
-                except _Reject as exc:
-                    yield Rejection(exc.reason, exc.detail, (location,), stage=_STAGE)
-                except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape not foreseen
-                    detail = f"unexpected shape: {type(exc).__name__}: {exc}"
-                    yield Rejection("malformed record", detail, (location,), stage=_STAGE)
+            yield from read_records(path, functools.partial(self._trajectory, mtime))
 
-    def _trajectory(self, location: Location, line: Any, mtime: datetime) -> Trajectory:
+    def _trajectory(self, mtime: datetime, location: Location, line: Any) -> Trajectory:
         if not isinstance(line, dict):
-            raise _malformed(f"expected a JSON object, got {type(line).__name__}")
+            raise RecordRejected.malformed(f"expected a JSON object, got {type(line).__name__}")
         request = line.get("request", line)
         if not isinstance(request, dict):
-            raise _malformed("request is not an object")
+            raise RecordRejected.malformed("request is not an object")
         response = line.get("response")
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
         created = response.get("created") if isinstance(response, dict) else None
         if line.get("timestamp") is not None:
-            stamp = _timestamp(line["timestamp"])
+            stamp = record_timestamp(line["timestamp"])
         elif isinstance(created, (int, float)) and not isinstance(created, bool):
-            stamp = _timestamp(created)
+            stamp = record_timestamp(created)
         else:
             stamp = mtime
         session = _conversation_id(line, request) or f"{location.file}:{location.line}"
@@ -228,13 +197,13 @@ class OpenAIChatSource:
         )
         calls, results, user_request = _walk(messages)
         if not calls:
-            raise _Reject("no tool calls", "no assistant message has tool_calls")
+            raise RecordRejected("no tool calls", "no assistant message has tool_calls")
         unpaired = [call_id for call_id in calls if call_id not in results]
         if unpaired:
             last = len(messages) - 1
             if all(calls[call_id][2] == last for call_id in unpaired):
-                raise _Reject("awaiting tool results", f"the last message asks for {', '.join(unpaired)}")
-            raise _Reject("unpaired tool_call", f"no tool message answers {', '.join(unpaired)}")
+                raise RecordRejected("awaiting tool results", f"the last message asks for {', '.join(unpaired)}")
+            raise RecordRejected("unpaired tool_call", f"no tool message answers {', '.join(unpaired)}")
         invocations = []
         for call_id, (tool, arguments, _) in calls.items():
             message = results[call_id]
@@ -278,10 +247,10 @@ def _walk(
     seen_user = False
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
-            raise _malformed(f"messages[{index}] is not an object")
+            raise RecordRejected.malformed(f"messages[{index}] is not an object")
         role = message.get("role")
         if role not in _ROLES:
-            raise _malformed(f"messages[{index}].role is {role!r}")
+            raise RecordRejected.malformed(f"messages[{index}].role is {role!r}")
         if role == "user" and not seen_user:
             seen_user = True
             user_request = _text_of(message.get("content")).strip() or None
@@ -290,33 +259,33 @@ def _walk(
             if tool_calls is None:
                 continue
             if not isinstance(tool_calls, list):
-                raise _malformed(f"messages[{index}].tool_calls is not a list")
+                raise RecordRejected.malformed(f"messages[{index}].tool_calls is not a list")
             for position, call in enumerate(tool_calls):
                 where = f"messages[{index}].tool_calls[{position}]"
                 if not isinstance(call, dict):
-                    raise _malformed(f"{where} is not an object")
+                    raise RecordRejected.malformed(f"{where} is not an object")
                 call_id = _name(call.get("id"))
                 if call_id is None:
-                    raise _malformed(f"{where} has no id")
+                    raise RecordRejected.malformed(f"{where} has no id")
                 kind = call.get("type", "function")
                 if kind != "function":
-                    raise _Reject("unsupported tool call", f"{where} is of type {kind!r}")
+                    raise RecordRejected("unsupported tool call", f"{where} is of type {kind!r}")
                 function = call.get("function")
                 if not isinstance(function, dict) or _name(function.get("name")) is None:
-                    raise _malformed(f"{where} has no function name")
+                    raise RecordRejected.malformed(f"{where} has no function name")
                 if call_id in calls:
-                    raise _malformed(f"{where}: tool_call id {call_id} appears twice")
+                    raise RecordRejected.malformed(f"{where}: tool_call id {call_id} appears twice")
                 calls[call_id] = (function["name"], _arguments(function.get("arguments"), call_id), index)
         elif role == "tool":
             call_id = _name(message.get("tool_call_id"))
             if call_id is None:
-                raise _malformed(f"messages[{index}] is a tool message without a tool_call_id")
+                raise RecordRejected.malformed(f"messages[{index}] is a tool message without a tool_call_id")
             if call_id not in calls:
-                raise _Reject(
+                raise RecordRejected(
                     "unpaired tool message", f"messages[{index}] answers {call_id}, which no earlier tool_call made"
                 )
             if call_id in results:
-                raise _malformed(f"messages[{index}]: a second tool message for {call_id}")
+                raise RecordRejected.malformed(f"messages[{index}]: a second tool message for {call_id}")
             results[call_id] = message
     return calls, results, user_request
 

@@ -54,6 +54,7 @@ import orjson
 
 from deepeyes_core import (
     Location,
+    RecordRejected,
     Rejection,
     SourceItem,
     ToolInvocation,
@@ -67,13 +68,6 @@ from deepeyes_core import (
 _STAGE = "read"
 _ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR")
 _EMPTY_SCHEMA = {"type": "object", "properties": {}}
-
-
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(reason, detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def _any_value(value: Any) -> Any:
@@ -237,7 +231,7 @@ class _ToolCall:
     latency_ms: float = 0.0
     agent: str | None = None
     service: str | None = None
-    problem: _Reject | None = None
+    problem: RecordRejected | None = None
 
 
 @attrs.define(slots=True)
@@ -260,10 +254,10 @@ def _tool_call(
         words = name.split() if isinstance(name, str) else []
         tool = words[1] if len(words) > 1 and words[0] == "execute_tool" else None
     if tool is None:
-        call.problem = _Reject("malformed span", f"span {span_id}: no gen_ai.tool.name")
+        call.problem = RecordRejected("malformed span", f"span {span_id}: no gen_ai.tool.name")
         return call
     if start is None or start > 253402300799 * 10**9:  # no start time, or past the year 9999
-        call.problem = _Reject("malformed span", f"span {span_id}: no valid startTimeUnixNano")
+        call.problem = RecordRejected("malformed span", f"span {span_id}: no valid startTimeUnixNano")
         return call
     call.tool = tool
     arguments = attributes.get("gen_ai.tool.call.arguments")
@@ -271,12 +265,12 @@ def _tool_call(
         try:
             arguments = orjson.loads(arguments) if arguments.strip() else {}
         except orjson.JSONDecodeError as exc:
-            call.problem = _Reject("unparseable arguments", f"span {span_id}: {exc}")
+            call.problem = RecordRejected("unparseable arguments", f"span {span_id}: {exc}")
             return call
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        call.problem = _Reject("unparseable arguments", f"span {span_id}: arguments are not a JSON object")
+        call.problem = RecordRejected("unparseable arguments", f"span {span_id}: arguments are not a JSON object")
         return call
     call.parameters = arguments
     result = attributes.get("gen_ai.tool.call.result")
