@@ -3,7 +3,13 @@
 Everything a user or a plugin needs is importable from here; plugins import nothing else.
 """
 
-from .baseline import BaselineTracker, invocation_statistics, parse_invocation, run_deepeyesv2_baseline
+from .baseline import (
+    BaselineTracker,
+    invocation_statistics,
+    parse_invocation,
+    read_invocations,
+    run_deepeyesv2_baseline,
+)
 from .collector import ToolCatalogue, TrajectoryCollector
 from .components import (
     Component,

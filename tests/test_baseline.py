@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import tempfile
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 import attrs
 import orjson
@@ -19,7 +22,7 @@ from deepeyes_core import (
     Tool,
     ToolInvocation,
     converter,
-    parse_invocation,
+    read_invocations,
     read_records,
     record_timestamp,
     run_deepeyesv2_baseline,
@@ -71,6 +74,23 @@ def test_damaged_log_reports_file_line_and_field_and_keeps_the_rest(tmp_path, ca
     assert "tool_name" in problems[(3, "malformed record")]
     assert "status" in problems[(4, "malformed record")]
     assert f"{path}:6" in caplog.text
+
+
+def test_log_lines_of_every_shape_are_read_exactly(tmp_path):
+    path = tmp_path / "log.jsonl"
+    lines = [
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": 123456789012345678901234567890}}',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": "2025-11-10T00:30:50", "status": "TIMEOUT", "latency_ms": 7}',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 1e300}',
+        '[1, 2]',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    big, upper, far, array = read_invocations(path)
+    assert big.parameters == {"id": 123456789012345678901234567890}  # not rounded to a float
+    assert big.timestamp == datetime(1970, 1, 1, 0, 0, 5, tzinfo=timezone.utc) and big.invocation_id == f"{path}:1"
+    assert upper.status.value == "timeout" and upper.latency_ms == 7.0 and upper.timestamp.tzinfo == timezone.utc
+    assert isinstance(far, Rejection) and "timestamp" in far.detail and far.locations == (Location(str(path), 3),)
+    assert isinstance(array, Rejection) and array.detail == "expected a JSON object, got list"
 
 
 def test_read_records_turns_each_line_into_its_item_or_a_rejection_with_file_and_line(tmp_path):
@@ -153,16 +173,25 @@ _FIELDS = {name: st.one_of(good, good, good, _FIELD_VALUES) for name, good in _G
 
 
 def _read_as_the_converter_does(record: dict) -> bool:
-    location = Location("log.jsonl", 7)
-    parsed = parse_invocation(location, dict(record))
+    """The record written as a log line and read back is what the converter makes of the JSON."""
+    line = json.dumps(record)  # exact integers, however large, as JSON allows
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.jsonl"
+        path.write_text(line + "\n")
+        (parsed,) = read_invocations(path)
+    location = Location(str(path), 1)
     try:
-        expected = converter.structure({"invocation_id": "log.jsonl:7", **record, "location": location}, ToolInvocation)
+        expected = converter.structure(
+            {"invocation_id": f"{path}:1", **json.loads(line), "location": location}, ToolInvocation
+        )
     except Exception:
         assert isinstance(parsed, Rejection) and parsed.reason == "malformed record"
+        assert parsed.locations == (location,)
         return False
     assert isinstance(parsed, ToolInvocation)
     assert attrs.astuple(parsed, recurse=False) == attrs.astuple(expected, recurse=False)
     assert [type(v) for v in attrs.astuple(parsed, recurse=False)] == [type(v) for v in attrs.astuple(expected, recurse=False)]
+    assert parsed.location == location
     return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from deepeyes_core import NoOptions, SourceItem, parse_invocation, read_jsonl
+from deepeyes_core import NoOptions, SourceItem, read_invocations
 
 
 class BaselineSource:
@@ -19,5 +19,4 @@ class BaselineSource:
 
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
         for path in paths:
-            for item in read_jsonl(path):
-                yield parse_invocation(*item) if isinstance(item, tuple) else item
+            yield from read_invocations(path)
