@@ -66,7 +66,8 @@ def expand_paths(patterns: Sequence[str | Path], base: Path | None = None) -> li
         matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
         matches = [m for m in matches if os.path.isfile(m)]
         if not matches:
-            raise InputError(f"{pattern}: no such file")
+            where = f" (looked for {text})" if text != str(pattern) else ""
+            raise InputError(f"{pattern}: no such file{where}")
         found.extend(Path(m) for m in matches)
     return found
 

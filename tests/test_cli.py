@@ -51,6 +51,10 @@ def test_config_errors_name_the_file_and_key(tmp_path):
     config.write_text(f'[[sources]]\nname = "baseline"\npaths = ["{SAMPLE_LOG}"]\n[describer]\nname = "templat"\n')
     result = deepeyes("run", str(config))
     assert result.returncode == 2 and "no task describer named 'templat'; available: anthropic, source, template" in result.stderr
+    config.write_text('[[sources]]\nname = "baseline"\npaths = ["logs/missing.jsonl"]\n')
+    result = deepeyes("run", str(config), cwd=ROOT)  # relative to the config's folder, not the cwd
+    assert result.returncode == 2
+    assert f"logs/missing.jsonl: no such file (looked for {tmp_path / 'logs' / 'missing.jsonl'})" in " ".join(result.stderr.split())
 
 
 def test_plugins_lists_kind_name_provider_and_options():
