@@ -84,13 +84,14 @@ def read_jsonl(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
             try:
                 yield Location(name, number), orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                torn = not line.endswith(b"\n")
-                yield Rejection(
-                    "torn last line" if torn else "malformed JSON",
-                    f"{exc}",
-                    (Location(name, number),),
-                    stage="read",
-                )
+                yield not_json(Location(name, number), line, exc)
+
+
+def not_json(location: Location, line: bytes, error: Exception) -> Rejection:
+    """The Rejection of a line that does not parse: a ``torn last line`` (no newline: a writer
+    crashed mid-line), else ``malformed JSON``, with the parser's message."""
+    reason = "malformed JSON" if line.endswith(b"\n") else "torn last line"
+    return Rejection(reason, str(error), (location,), stage="read")
 
 
 def read_records(
