@@ -35,8 +35,7 @@ BATCH_MAX_BYTES = 200 * 1024 * 1024
 class BatchMode:
     """The batch rounds of :class:`~deepeyes_anthropic.describer.AnthropicDescriber`, which mixes them in:
     they use its ``options``, ``usage``, ``cache``, ``_probe``, ``_api_key``, ``_reserved_tokens`` and
-    ``on_batch_progress``, and its per-request methods (``_params``, ``_estimate``, ``_take_budget``,
-    ``_budget_detail``, ``_next_attempt``, ``_store``)."""
+    ``on_batch_progress``, and its per-request methods (``_reserve``, ``_next_attempt``, ``_store``)."""
 
     @property
     def _ledger_path(self) -> Path:
@@ -75,12 +74,10 @@ class BatchMode:
         index: dict[str, list[Any]] = {}
         size = reserved = 0
         for unit in todo:
-            params = self._params(unit, system)
-            estimate = self._estimate(params)
-            if not self._take_budget(estimate):
-                unit.outcome, unit.detail = "budget", self._budget_detail()
+            call = self._reserve(unit, system)
+            if call is None:
                 continue
-            attempt = self._next_attempt(unit)
+            params, estimate, attempt = call
             custom_id = f"{unit.key[:56]}-a{attempt}"
             request = {"custom_id": custom_id, "params": params}
             request_bytes = len(json.dumps(request, ensure_ascii=False).encode())

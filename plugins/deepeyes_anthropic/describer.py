@@ -310,6 +310,16 @@ class AnthropicDescriber(BatchMode):
 
     # -- budget ------------------------------------------------------------------------------------------
 
+    def _reserve(self, unit: _Unit, system: list[dict[str, Any]]) -> tuple[dict[str, Any], int, int] | None:
+        """The unit's next request, its estimated input tokens (reserved against the budget) and
+        its attempt number; None, with the unit marked ``budget``, when the budget cannot take it."""
+        params = self._params(unit, system)
+        estimate = self._estimate(params)
+        if not self._take_budget(estimate):
+            unit.outcome, unit.detail = "budget", self._budget_detail()
+            return None
+        return params, estimate, self._next_attempt(unit)
+
     def _estimate(self, params: dict[str, Any]) -> int:
         chars = sum(len(b["text"]) for b in params["system"]) + sum(len(m["content"]) for m in params["messages"])
         return int(chars / _CHARS_PER_TOKEN) + 1
@@ -365,12 +375,10 @@ class AnthropicDescriber(BatchMode):
 
         async def worker(queue: Iterator[_Unit]) -> None:
             for unit in queue:
-                params = self._params(unit, system)
-                estimate = self._estimate(params)
-                if not self._take_budget(estimate):
-                    unit.outcome, unit.detail = "budget", self._budget_detail()
+                call = self._reserve(unit, system)
+                if call is None:
                     continue
-                attempt = self._next_attempt(unit)
+                params, estimate, attempt = call
                 try:
                     message = await client.messages.create(**params)
                 except anthropic.APIError as exc:
