@@ -1,5 +1,6 @@
-"""Benchmark (not a test): deepeyes' default data pipeline against the same job hand-written in polars and against
-the bare cost of parsing the log with orjson, all on ONE generated invocation log.
+"""Benchmark (not a test): deepeyes' default data pipeline against the same job hand-written in polars, against
+deepeyes' own records written by one polars query (bench/polars_record_layout.py), and against the bare cost of
+parsing the log with orjson, all on ONE generated invocation log.
 
 Each tool runs in a fresh child process; wall time is measured around the child and its peak RSS comes from
 os.wait4 (the rusage of exactly that child). Nothing is trained: deepeyes uses the dry-run backend.
@@ -90,6 +91,26 @@ def run_deepeyes(dirpath: Path) -> dict:
     return res
 
 
+LAYOUT = "polars, deepeyes' records"
+
+
+def same_records(layout: Path, deepeyes_out: Path) -> tuple[int, int]:
+    """How many of deepeyes' JSONL records were compared with the yardstick's record of the same task_id, and how
+    many of those differ by a byte. The yardstick keeps what dedup rejects, so it has a few records more."""
+    by_id = {}
+    with open(layout, "rb") as handle:
+        for line in handle:
+            by_id[json.loads(line)["task_id"]] = line.rstrip(b"\n")
+    checked = differing = 0
+    for split in ("train", "val", "test"):
+        with open(deepeyes_out / f"sft_{split}.jsonl", "rb") as handle:
+            for line in handle:
+                line = line.rstrip(b"\n")
+                checked += 1
+                differing += by_id.get(json.loads(line)["task_id"]) != line
+    return checked, differing
+
+
 def have_module(name: str) -> bool:
     probe = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True)
     return probe.returncode == 0
@@ -132,6 +153,12 @@ def compare(args, peers: Path, work: Path) -> dict:
                       work, "polars")
         r["examples"] = first_int(r.pop("stdout"), "examples")
         results["polars"] = r
+        print("running polars, deepeyes' record layout ...", flush=True)
+        r = run_child([sys.executable, str(REPO / "bench" / "polars_record_layout.py"), str(log),
+                       str(work / "polars_record_layout.jsonl")],
+                      work, "polars_layout")
+        r["examples"] = first_int(r.pop("stdout"), "examples")
+        results[LAYOUT] = r
     else:
         print("polars is not installed in this Python: skipping it (pip install polars)", flush=True)
 
@@ -144,6 +171,9 @@ def compare(args, peers: Path, work: Path) -> dict:
     else:
         print("orjson is not installed in this Python: skipping the parse-only ceiling", flush=True)
 
+    if LAYOUT in results:  # after every child ran: a fork of this process, grown by the check, would count it
+        results[LAYOUT]["records_checked"], results[LAYOUT]["records_differing"] = same_records(
+            work / "polars_record_layout.jsonl", work / "deepeyes_out")
     polars_wall = results.get("polars", {}).get("wall_s")
     rows = []
     for tool, r in results.items():
@@ -158,7 +188,11 @@ def compare(args, peers: Path, work: Path) -> dict:
 
     ex = {t: r.get("examples") for t, r in results.items() if r.get("examples") is not None}
     if len(set(ex.values())) > 1:
-        print(f"\nNOTE: example counts differ: {ex}")
+        print(f"\nNOTE: example counts differ: {ex} (deepeyes rejects exact duplicates; the polars scripts do not)")
+    if LAYOUT in results:
+        r = results[LAYOUT]
+        print(f"\n{LAYOUT}: {r['records_checked']:,} of deepeyes' records looked up by task_id, "
+              f"{r['records_differing']:,} differ by a byte")
 
     timings = results["deepeyes"].get("timings_s") or {}
     if timings:
