@@ -1,7 +1,10 @@
 """deepeyes: logged tool invocations of LLM agents -> cold-start SFT data, training, honest evaluation.
 
 Everything a user or a plugin needs is importable from here; plugins import nothing else.
+``conversations`` holds the helpers that sources of logged chat conversations share.
 """
+
+from . import conversations
 
 from .baseline import (
     BaselineTracker,

@@ -32,9 +32,8 @@ the final line becomes a trajectory), ``no tool calls``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,51 +44,13 @@ from deepeyes_core import (
     Location,
     RecordRejected,
     SourceItem,
-    ToolInvocation,
     ToolSpec,
     ToolStatus,
     Trajectory,
+    conversations,
     hookimpl,
-    read_records,
     record_timestamp,
 )
-
-
-def _text_of(content: Any) -> str:
-    """The text of a content value: a string, or the ``text`` blocks of a list joined by newlines."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [
-            b["text"]
-            for b in content
-            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
-        ]
-        return "\n".join(parts)
-    return ""
-
-
-def _name(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | None:
-    """``metadata.conversation_id``, else ``conversation_id``, else ``id`` of the line (or of the
-    request's metadata); None when there is none."""
-    metadata = line.get("metadata")
-    request_metadata = request.get("metadata")
-    candidates = [
-        metadata.get("conversation_id") if isinstance(metadata, dict) else None,
-        line.get("conversation_id"),
-        line.get("id"),
-        request_metadata.get("conversation_id") if isinstance(request_metadata, dict) else None,
-    ]
-    for value in candidates:
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-    return None
 
 
 def _arguments(value: Any, call_id: str) -> dict[str, Any]:
@@ -106,7 +67,7 @@ def _arguments(value: Any, call_id: str) -> dict[str, Any]:
     raise RecordRejected.malformed(f"tool_use {call_id}: input is a {type(value).__name__}, not an object")
 
 
-def _outcome(block: dict[str, Any]) -> tuple[Any, ToolStatus, str | None]:
+def _outcome(block: dict[str, Any]) -> conversations.Outcome:
     """Result, status and error of a tool_result block."""
     content = block.get("content")
     failed = block.get("is_error") is True
@@ -116,7 +77,7 @@ def _outcome(block: dict[str, Any]) -> tuple[Any, ToolStatus, str | None]:
             failed = True
             code = content.get("error_code")
             return None, ToolStatus.FAILURE, str(code) if code is not None else kind
-    text = _text_of(content)
+    text = conversations.text_of(content)
     if failed:
         return None, ToolStatus.FAILURE, text or "tool_result is_error"
     only_text = isinstance(content, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in content)
@@ -130,7 +91,7 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
         raise RecordRejected.malformed("tools is not a list")
     specs = []
     for index, tool in enumerate(value):
-        if not isinstance(tool, dict) or not _name(tool.get("name")):
+        if not isinstance(tool, dict) or not conversations.nonempty_string(tool.get("name")):
             raise RecordRejected.malformed(f"tools[{index}] has no name")
         schema = tool.get("input_schema")
         description = tool.get("description")
@@ -169,75 +130,35 @@ class AnthropicMessagesSource:
         self.options = options
 
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
-        for path in paths:
-            mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
-            yield from read_records(path, functools.partial(self._trajectory, mtime))
+        return conversations.read_conversations(paths, self._trajectory)
 
     def _trajectory(self, mtime: datetime, location: Location, line: Any) -> Trajectory:
-        if not isinstance(line, dict):
-            raise RecordRejected.malformed(f"expected a JSON object, got {type(line).__name__}")
-        request = line.get("request", line)
-        if not isinstance(request, dict):
-            raise RecordRejected.malformed("request is not an object")
-        response = line.get("response")
+        request, response = conversations.exchange(line)
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
         stamp = record_timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
-        session = _conversation_id(line, request) or f"{location.file}:{location.line}"
-        metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
-        model = response.get("model") if isinstance(response, dict) else None
-        agent = (
-            self.options.agent_name
-            or _name(line.get("agent_name"))
-            or _name(metadata.get("agent_name"))
-            or _name(request.get("model"))
-            or _name(model)
-            or self.name
-        )
         calls, results, user_request = _walk(messages)
-        if not calls:
-            raise RecordRejected("no tool calls", "the conversation has no tool_use block")
-        unpaired = [call_id for call_id in calls if call_id not in results]
-        if unpaired:
-            last = len(messages) - 1
-            if all(calls[call_id][2] == last for call_id in unpaired):
-                raise RecordRejected("awaiting tool results", f"the last turn asks for {', '.join(unpaired)}")
-            raise RecordRejected("unpaired tool_use", f"no tool_result for {', '.join(unpaired)}")
-        invocations = []
-        for call_id, (tool, arguments, _) in calls.items():
-            result, status, error = _outcome(results[call_id])
-            invocations.append(
-                ToolInvocation(
-                    tool_name=tool,
-                    agent_name=agent,
-                    parameters=arguments,
-                    result=result,
-                    status=status,
-                    latency_ms=0.0,
-                    timestamp=stamp,
-                    error=error,
-                    session_id=session,
-                    invocation_id=call_id,
-                    location=location,
-                )
-            )
-        return Trajectory(
-            agent_name=agent,
-            invocations=tuple(invocations),
-            session_id=session,
-            trajectory_id=str(location),
+        return conversations.paired_trajectory(
+            location,
+            calls=calls,
+            results=results,
+            outcome=_outcome,
+            last_message=len(messages) - 1,
+            call_kind="tool_use",
+            result_kind="tool_result",
+            agent=self.options.agent_name or conversations.agent_name(line, request, response, self.name),
+            session=conversations.session_id(location, line, request),
+            stamp=stamp,
             user_request=user_request,
             tools=tools,
             source=self.name,
         )
 
 
-def _walk(
-    messages: list[Any],
-) -> tuple[dict[str, tuple[str, dict[str, Any], int]], dict[str, dict[str, Any]], str | None]:
+def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None]:
     """Calls by id (tool name, arguments, message index) in call order, results by id, and the
     text of the first user turn."""
-    calls: dict[str, tuple[str, dict[str, Any], int]] = {}
+    calls: dict[str, conversations.Call] = {}
     results: dict[str, dict[str, Any]] = {}
     user_request: str | None = None
     seen_user = False
@@ -255,21 +176,22 @@ def _walk(
             raise RecordRejected.malformed(f"messages[{index}].content is neither text nor a list of blocks")
         if role == "user" and not seen_user:
             seen_user = True
-            user_request = _text_of(blocks).strip() or None
+            user_request = conversations.text_of(blocks).strip() or None
         for position, block in enumerate(blocks):
             where = f"messages[{index}].content[{position}]"
             if not isinstance(block, dict) or not isinstance(block.get("type"), str):
                 raise RecordRejected.malformed(f"{where} is not a content block")
             kind = block["type"]
             if kind.endswith("tool_use"):
-                call_id, tool = _name(block.get("id")), _name(block.get("name"))
+                call_id = conversations.nonempty_string(block.get("id"))
+                tool = conversations.nonempty_string(block.get("name"))
                 if call_id is None or tool is None:
                     raise RecordRejected.malformed(f"{where}: {kind} without an id or a name")
                 if call_id in calls:
                     raise RecordRejected.malformed(f"{where}: tool_use id {call_id} appears twice")
                 calls[call_id] = (tool, _arguments(block.get("input", {}), call_id), index)
             elif kind.endswith("tool_result"):
-                call_id = _name(block.get("tool_use_id"))
+                call_id = conversations.nonempty_string(block.get("tool_use_id"))
                 if call_id is None:
                     raise RecordRejected.malformed(f"{where}: {kind} without a tool_use_id")
                 if call_id not in calls:

@@ -34,9 +34,8 @@ longer, later), ``no tool calls``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,53 +46,15 @@ from deepeyes_core import (
     Location,
     RecordRejected,
     SourceItem,
-    ToolInvocation,
     ToolSpec,
     ToolStatus,
     Trajectory,
+    conversations,
     hookimpl,
-    read_records,
     record_timestamp,
 )
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-
-
-def _name(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _text_of(content: Any) -> str:
-    """A message's text: the string, or its ``text`` parts joined by newlines."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [
-            p["text"]
-            for p in content
-            if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-        ]
-        return "\n".join(parts)
-    return ""
-
-
-def _conversation_id(line: dict[str, Any], request: dict[str, Any]) -> str | None:
-    """``metadata.conversation_id``, else ``conversation_id``, else ``id`` of the line (or of the
-    request's metadata); None when there is none."""
-    metadata = line.get("metadata")
-    request_metadata = request.get("metadata")
-    candidates = [
-        metadata.get("conversation_id") if isinstance(metadata, dict) else None,
-        line.get("conversation_id"),
-        line.get("id"),
-        request_metadata.get("conversation_id") if isinstance(request_metadata, dict) else None,
-    ]
-    for value in candidates:
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-    return None
 
 
 def _arguments(value: Any, call_id: str) -> dict[str, Any]:
@@ -122,7 +83,7 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
     specs = []
     for index, tool in enumerate(value):
         function = tool.get("function", tool) if isinstance(tool, dict) else None
-        if not isinstance(function, dict) or not _name(function.get("name")):
+        if not isinstance(function, dict) or not conversations.nonempty_string(function.get("name")):
             raise RecordRejected.malformed(f"tools[{index}] has no function name")
         schema, description = function.get("parameters"), function.get("description")
         specs.append(
@@ -164,17 +125,10 @@ class OpenAIChatSource:
         self.options = options
 
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
-        for path in paths:
-            mtime = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
-            yield from read_records(path, functools.partial(self._trajectory, mtime))
+        return conversations.read_conversations(paths, self._trajectory)
 
     def _trajectory(self, mtime: datetime, location: Location, line: Any) -> Trajectory:
-        if not isinstance(line, dict):
-            raise RecordRejected.malformed(f"expected a JSON object, got {type(line).__name__}")
-        request = line.get("request", line)
-        if not isinstance(request, dict):
-            raise RecordRejected.malformed("request is not an object")
-        response = line.get("response")
+        request, response = conversations.exchange(line)
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
         created = response.get("created") if isinstance(response, dict) else None
@@ -184,64 +138,37 @@ class OpenAIChatSource:
             stamp = record_timestamp(created)
         else:
             stamp = mtime
-        session = _conversation_id(line, request) or f"{location.file}:{location.line}"
-        metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
-        model = response.get("model") if isinstance(response, dict) else None
-        agent = (
-            self.options.agent_name
-            or _name(line.get("agent_name"))
-            or _name(metadata.get("agent_name"))
-            or _name(request.get("model"))
-            or _name(model)
-            or self.name
-        )
         calls, results, user_request = _walk(messages)
-        if not calls:
-            raise RecordRejected("no tool calls", "no assistant message has tool_calls")
-        unpaired = [call_id for call_id in calls if call_id not in results]
-        if unpaired:
-            last = len(messages) - 1
-            if all(calls[call_id][2] == last for call_id in unpaired):
-                raise RecordRejected("awaiting tool results", f"the last message asks for {', '.join(unpaired)}")
-            raise RecordRejected("unpaired tool_call", f"no tool message answers {', '.join(unpaired)}")
-        invocations = []
-        for call_id, (tool, arguments, _) in calls.items():
-            message = results[call_id]
-            text = _text_of(message.get("content"))
-            failed = message.get("is_error") is True
-            content = message.get("content")
-            invocations.append(
-                ToolInvocation(
-                    tool_name=tool,
-                    agent_name=agent,
-                    parameters=arguments,
-                    result=None if failed else (content if content is None or isinstance(content, str) else text),
-                    status=ToolStatus.FAILURE if failed else ToolStatus.SUCCESS,
-                    latency_ms=0.0,
-                    timestamp=stamp,
-                    error=(text or "tool message is_error") if failed else None,
-                    session_id=session,
-                    invocation_id=call_id,
-                    location=location,
-                )
-            )
-        return Trajectory(
-            agent_name=agent,
-            invocations=tuple(invocations),
-            session_id=session,
-            trajectory_id=str(location),
+        return conversations.paired_trajectory(
+            location,
+            calls=calls,
+            results=results,
+            outcome=_outcome,
+            last_message=len(messages) - 1,
+            call_kind="tool_call",
+            result_kind="tool message",
+            agent=self.options.agent_name or conversations.agent_name(line, request, response, self.name),
+            session=conversations.session_id(location, line, request),
+            stamp=stamp,
             user_request=user_request,
             tools=tools,
             source=self.name,
         )
 
 
-def _walk(
-    messages: list[Any],
-) -> tuple[dict[str, tuple[str, dict[str, Any], int]], dict[str, dict[str, Any]], str | None]:
+def _outcome(message: dict[str, Any]) -> conversations.Outcome:
+    """Result, status and error of a tool message (a FAILURE only where a logger added ``is_error``)."""
+    content = message.get("content")
+    text = conversations.text_of(content)
+    if message.get("is_error") is True:
+        return None, ToolStatus.FAILURE, text or "tool message is_error"
+    return (content if content is None or isinstance(content, str) else text), ToolStatus.SUCCESS, None
+
+
+def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None]:
     """Calls by id (tool name, arguments, message index) in call order, tool messages by call
     id, and the text of the first user message."""
-    calls: dict[str, tuple[str, dict[str, Any], int]] = {}
+    calls: dict[str, conversations.Call] = {}
     results: dict[str, dict[str, Any]] = {}
     user_request: str | None = None
     seen_user = False
@@ -253,7 +180,7 @@ def _walk(
             raise RecordRejected.malformed(f"messages[{index}].role is {role!r}")
         if role == "user" and not seen_user:
             seen_user = True
-            user_request = _text_of(message.get("content")).strip() or None
+            user_request = conversations.text_of(message.get("content")).strip() or None
         if role == "assistant":
             tool_calls = message.get("tool_calls")
             if tool_calls is None:
@@ -264,20 +191,20 @@ def _walk(
                 where = f"messages[{index}].tool_calls[{position}]"
                 if not isinstance(call, dict):
                     raise RecordRejected.malformed(f"{where} is not an object")
-                call_id = _name(call.get("id"))
+                call_id = conversations.nonempty_string(call.get("id"))
                 if call_id is None:
                     raise RecordRejected.malformed(f"{where} has no id")
                 kind = call.get("type", "function")
                 if kind != "function":
                     raise RecordRejected("unsupported tool call", f"{where} is of type {kind!r}")
                 function = call.get("function")
-                if not isinstance(function, dict) or _name(function.get("name")) is None:
+                if not isinstance(function, dict) or conversations.nonempty_string(function.get("name")) is None:
                     raise RecordRejected.malformed(f"{where} has no function name")
                 if call_id in calls:
                     raise RecordRejected.malformed(f"{where}: tool_call id {call_id} appears twice")
                 calls[call_id] = (function["name"], _arguments(function.get("arguments"), call_id), index)
         elif role == "tool":
-            call_id = _name(message.get("tool_call_id"))
+            call_id = conversations.nonempty_string(message.get("tool_call_id"))
             if call_id is None:
                 raise RecordRejected.malformed(f"messages[{index}] is a tool message without a tool_call_id")
             if call_id not in calls:
