@@ -21,6 +21,7 @@ from .components import (
     Exporter,
     ModelRole,
     NoOptions,
+    RecordExporter,
     SourceItem,
     SplitRatios,
     Splitter,
@@ -31,7 +32,7 @@ from .components import (
     TrainingSettings,
     TrajectorySource,
 )
-from .dataset import SFTDataset, split_file_name, split_statistics, write_split_jsonl
+from .dataset import SFTDataset, checked_records, split_file_name, split_statistics, write_split_jsonl
 from .dedup import dedup_key, deduplicate, normalise_arguments
 from .leakage import cross_split_near_duplicates
 from .redaction import RedactionOptions, Redactor

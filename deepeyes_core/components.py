@@ -88,6 +88,15 @@ class Exporter(Component, Protocol):
     ) -> dict[str, Path]: ...
 
 
+class RecordExporter(Exporter, Protocol):
+    """An exporter that makes one record per example and checks each against its format's rules;
+    :func:`~deepeyes_core.checked_records` runs that loop for its ``export``."""
+
+    def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]: ...
+
+    def check(self, record: dict[str, Any]) -> list[str]: ...
+
+
 @attrs.frozen(slots=True)
 class TrainingSettings:
     """The trainer's settings, as the guide names them, handed to every backend."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from .components import Exporter, SplitRatios, Splitter
+from .components import Exporter, RecordExporter, SplitRatios, Splitter
 from .errors import DatasetError
 from .io import atomic_write
 from .records import DIFFICULTIES, SPLITS, TrainingExample
@@ -34,6 +34,29 @@ def write_split_jsonl(path: Path, examples: Sequence[TrainingExample], prompt_la
             batch = examples[start : start + _WRITE_BATCH]
             handle.write(b"\n".join([dumps(example.to_dict(prompt_layout)) for example in batch]) + b"\n")
     return path
+
+
+def checked_records(
+    exporter: RecordExporter, splits: Mapping[str, Sequence[TrainingExample]], prompt_layout: str
+) -> dict[str, list[tuple[TrainingExample, dict[str, Any]]]]:
+    """Each example with its record (``exporter.record``), split by split (train, val, test, then
+    any other by name), every one checked by the example's ``validate()`` and ``exporter.check``.
+    The first that breaks a rule raises DatasetError naming the exporter, the example, the split
+    and the rules, before the caller has written anything."""
+    rank = {name: i for i, name in enumerate(SPLITS)}
+    checked: dict[str, list[tuple[TrainingExample, dict[str, Any]]]] = {}
+    for split in sorted(splits, key=lambda name: (rank.get(name, len(SPLITS)), name)):
+        rows = checked[split] = []
+        for example in splits[split]:
+            record = exporter.record(example, prompt_layout)
+            problems = example.validate() + exporter.check(record)
+            if problems:
+                raise DatasetError(
+                    f"{exporter.name}: example {example.task_id!r} (split {split!r}) breaks a rule of the "
+                    f"format: {'; '.join(problems)}"
+                )
+            rows.append((example, record))
+    return checked
 
 
 def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict[str, Any]:

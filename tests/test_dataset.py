@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import attrs
 import pytest
 
-from deepeyes_core import DatasetError, SFTDataset, ToolSpec, TrainingExample
+from deepeyes_core import DatasetError, SFTDataset, ToolSpec, TrainingExample, checked_records
 
 TOOLS = [f"tool_{i}" for i in range(6)]
 
@@ -84,3 +85,35 @@ def test_exports_and_stats_in_the_guides_shape(tmp_path, plugins):
     assert stats["train"]["count"] + stats["val"]["count"] + stats["test"]["count"] == 100
     assert stats["train"]["max_sequence_length"] == 5 and stats["train"]["min_sequence_length"] == 1
     assert stats["train"]["unique_tools"] == 6
+
+
+class _PickyExporter:
+    """A record exporter whose format refuses prompts that mention "bad"."""
+
+    name = "picky"
+
+    def record(self, example, prompt_layout):
+        return {"id": example.task_id, "prompt": example.prompt(prompt_layout)}
+
+    def check(self, record):
+        return ["prompt mentions bad"] if "bad" in record["prompt"] else []
+
+
+def test_checked_records_goes_split_by_split_and_refuses_with_the_example_split_and_rule():
+    examples = make_examples(4)
+    exporter = _PickyExporter()
+    splits = {"extra": examples[3:], "test": examples[2:3], "train": examples[:1], "val": examples[1:2]}
+    checked = checked_records(exporter, splits, "task")
+    assert list(checked) == ["train", "val", "test", "extra"]
+    assert [[record["id"] for _, record in rows] for rows in checked.values()] == [
+        ["task_0000"], ["task_0001"], ["task_0002"], ["task_0003"]
+    ]
+    assert all(example.task_id == record["id"] for rows in checked.values() for example, record in rows)
+
+    bad = attrs.evolve(examples[1], task_description="a bad task")
+    with pytest.raises(DatasetError, match=r"picky: example 'task_0001' \(split 'val'\) breaks a rule of the "
+                                           r"format: prompt mentions bad"):
+        checked_records(exporter, {"train": examples[:1], "val": [bad]}, "task")
+    broken = attrs.evolve(examples[0], difficulty="extreme")
+    with pytest.raises(DatasetError, match=r"'task_0000' \(split 'train'\).*difficulty 'extreme'"):
+        checked_records(exporter, {"train": [broken]}, "task")

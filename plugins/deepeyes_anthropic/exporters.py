@@ -22,6 +22,7 @@ from deepeyes_core import (
     SYSTEM_PROMPT,
     DatasetError,
     TrainingExample,
+    checked_records,
     atomic_write,
     hookimpl,
     split_file_name,
@@ -46,17 +47,6 @@ def _metadata(example: TrainingExample) -> dict[str, Any]:
 def _id_part(task_id: str) -> str:
     """``task_id`` with every character the id pattern refuses replaced by ``_``."""
     return re.sub(r"[^a-zA-Z0-9_-]", "_", task_id)
-
-
-def _refuse(exporter: str, split: str, example: TrainingExample, rule: str) -> DatasetError:
-    return DatasetError(
-        f"{exporter}: example {example.task_id!r} (split {split!r}) breaks a rule of the format: {rule}"
-    )
-
-
-def _sorted_splits(splits: Mapping[str, Sequence[TrainingExample]]) -> list[str]:
-    order = {"train": 0, "val": 1, "test": 2}
-    return sorted(splits, key=lambda name: (order.get(name, 3), name))
 
 
 def _dumps(record: dict[str, Any]) -> bytes:
@@ -294,17 +284,12 @@ class AnthropicMessagesExporter:
     def export(
         self, splits: Mapping[str, Sequence[TrainingExample]], output_dir: Path, prompt_layout: str
     ) -> dict[str, Path]:
-        lines: dict[str, list[bytes]] = {}
-        for split in _sorted_splits(splits):
-            lines[split] = []
-            for example in splits[split]:
-                record = self.record(example, prompt_layout)
-                problems = example.validate() + self.check(record)
-                if problems:
-                    raise _refuse(self.name, split, example, "; ".join(problems))
-                lines[split].append(_dumps(record))
+        checked = checked_records(self, splits, prompt_layout)
         folder = Path(output_dir) / self.name
-        return {split: _write_lines(folder / split_file_name(split), rows) for split, rows in lines.items()}
+        return {
+            split: _write_lines(folder / split_file_name(split), [_dumps(record) for _, record in rows])
+            for split, rows in checked.items()
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,17 +455,8 @@ class BedrockClaudeExporter:
             BEDROCK_BASE_MODEL,
             BEDROCK_EOL,
         )
-        lines: dict[str, list[bytes]] = {}
-        sidecars: dict[str, list[bytes]] = {}
-        for split in _sorted_splits(splits):
-            lines[split], sidecars[split] = [], []
-            for number, example in enumerate(splits[split], 1):
-                record = self.record(example, prompt_layout)
-                problems = example.validate() + self.check(record)
-                if problems:
-                    raise _refuse(self.name, split, example, "; ".join(problems))
-                lines[split].append(_dumps(record))
-                sidecars[split].append(_dumps({"line": number, **_metadata(example)}))
+        checked = checked_records(self, splits, prompt_layout)
+        lines = {split: [_dumps(record) for _, record in rows] for split, rows in checked.items()}
         self._check_dataset(
             {split: len(rows) for split, rows in lines.items()},
             {split: sum(map(len, rows)) for split, rows in lines.items()},
@@ -490,7 +466,8 @@ class BedrockClaudeExporter:
         for split, rows in lines.items():
             written[split] = _write_lines(folder / split_file_name(split), rows)
             meta_name = split_file_name(split).removesuffix(".jsonl") + ".metadata.jsonl"
-            written[f"{split}.metadata"] = _write_lines(folder / meta_name, sidecars[split])
+            sidecar = [_dumps({"line": n, **_metadata(example)}) for n, (example, _) in enumerate(checked[split], 1)]
+            written[f"{split}.metadata"] = _write_lines(folder / meta_name, sidecar)
         return written
 
 

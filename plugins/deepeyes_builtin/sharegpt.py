@@ -17,8 +17,8 @@ import orjson
 
 from deepeyes_core import (
     SYSTEM_PROMPT,
-    DatasetError,
     TrainingExample,
+    checked_records,
     atomic_json,
     atomic_jsonl,
     hookimpl,
@@ -226,19 +226,8 @@ class ShareGPTExporter:
     def export(
         self, splits: Mapping[str, Sequence[TrainingExample]], output_dir: Path, prompt_layout: str
     ) -> dict[str, Path]:
-        order = {"train": 0, "val": 1, "test": 2}
-        records: dict[str, list[dict[str, Any]]] = {}
-        for split in sorted(splits, key=lambda name: (order.get(name, 3), name)):
-            records[split] = []
-            for example in splits[split]:
-                record = self.record(example, prompt_layout)
-                problems = example.validate() + self.check(record)
-                if problems:
-                    raise DatasetError(
-                        f"{self.name}: example {example.task_id!r} (split {split!r}) breaks a rule of the "
-                        f"format: {'; '.join(problems)}"
-                    )
-                records[split].append(record)
+        checked = checked_records(self, splits, prompt_layout)
+        records = {split: [record for _, record in rows] for split, rows in checked.items()}
         folder = Path(output_dir) / self.name
         written: dict[str, Path] = {}
         for split, rows in records.items():

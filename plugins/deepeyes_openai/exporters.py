@@ -23,6 +23,7 @@ from deepeyes_core import (
     DatasetError,
     MissingExtraError,
     TrainingExample,
+    checked_records,
     atomic_write,
     hookimpl,
     split_file_name,
@@ -315,22 +316,15 @@ class OpenAIChatExporter:
     def export(
         self, splits: Mapping[str, Sequence[TrainingExample]], output_dir: Path, prompt_layout: str
     ) -> dict[str, Path]:
-        order = {"train": 0, "val": 1, "test": 2}
-        lines: dict[str, list[bytes]] = {}
-        sidecars: dict[str, list[bytes]] = {}
-        for split in sorted(splits, key=lambda name: (order.get(name, 3), name)):
-            lines[split], sidecars[split] = [], []
-            for number, example in enumerate(splits[split], 1):
-                record = self.record(example, prompt_layout)
-                problems = example.validate() + self.check(record)
-                if problems:
-                    raise DatasetError(
-                        f"{self.name}: example {example.task_id!r} (split {split!r}) breaks a rule of the "
-                        f"format: {'; '.join(problems)}"
-                    )
-                lines[split].append(orjson.dumps(record) + b"\n")
-                meta = {"line": number, "task_id": example.task_id, **example.metadata()}
-                sidecars[split].append(orjson.dumps(meta) + b"\n")
+        checked = checked_records(self, splits, prompt_layout)
+        lines = {split: [orjson.dumps(record) + b"\n" for _, record in rows] for split, rows in checked.items()}
+        sidecars = {
+            split: [
+                orjson.dumps({"line": number, "task_id": example.task_id, **example.metadata()}) + b"\n"
+                for number, (example, _) in enumerate(rows, 1)
+            ]
+            for split, rows in checked.items()
+        }
         train = len(lines.get("train", ()))
         if "train" in lines and train < self.options.min_train_examples:
             raise DatasetError(

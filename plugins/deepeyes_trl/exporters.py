@@ -19,9 +19,9 @@ import orjson
 
 from deepeyes_core import (
     SYSTEM_PROMPT,
-    DatasetError,
     MissingExtraError,
     TrainingExample,
+    checked_records,
     atomic_jsonl,
     atomic_write,
     hookimpl,
@@ -284,19 +284,8 @@ class TrlExporter:
                 raise MissingExtraError(
                     f"exporter {self.name!r} (parquet = true)", "trl", "pyarrow"
                 ) from None
-        order = {"train": 0, "val": 1, "test": 2}
-        records: dict[str, list[dict[str, Any]]] = {}
-        for split in sorted(splits, key=lambda name: (order.get(name, 3), name)):
-            records[split] = []
-            for example in splits[split]:
-                record = self.record(example, prompt_layout)
-                problems = example.validate() + self.check(record)
-                if problems:
-                    raise DatasetError(
-                        f"{self.name}: example {example.task_id!r} (split {split!r}) breaks a rule of the "
-                        f"format: {'; '.join(problems)}"
-                    )
-                records[split].append(record)
+        checked = checked_records(self, splits, prompt_layout)
+        records = {split: [record for _, record in rows] for split, rows in checked.items()}
         tables = {}
         if pa is not None:
             for split, rows in records.items():
