@@ -31,11 +31,12 @@ def main(src: str, out: str) -> None:
         pairs=pl.col("parameters").str.extract_all(PAIR),
     )
     words = pl.element().str.replace(r'^"([^"]*)": ', "$1 ").str.replace_all("_", " ", literal=True)
-    calls = calls.with_columns(
+    said = pl.col("said")  # each argument in words: 'key "value"', 'max rows 5'
+    calls = calls.with_columns(said=pl.col("pairs").list.eval(words)).with_columns(
         clause=pl.format("use the {} tool with {}", pl.col("tool_name").str.replace_all(r"[_.\-]", " "),
-                         pl.when(pl.col("pairs").list.len() == 1).then(pl.col("pairs").list.eval(words).list.first())
-                         .otherwise(pl.format("{} and {}", pl.col("pairs").list.eval(words).list.head(pl.col("pairs").list.len() - 1)
-                                              .list.join(", "), pl.col("pairs").list.eval(words).list.last()))),
+                         pl.when(said.list.len() == 1).then(said.list.first())
+                         .otherwise(pl.format("{} and {}", said.list.head(said.list.len() - 1).list.join(", "),
+                                              said.list.last()))),
     )
     kept = (calls.sort("timestamp", maintain_order=True)
             .group_by("agent_name", "session_id", maintain_order=True)
