@@ -1,5 +1,10 @@
 """deepeyes: logged tool invocations of LLM agents -> cold-start SFT data, training, honest evaluation.
 
+"The guide" in these docstrings is the DeepEyesV2 Phase 2 cold-start SFT integration guide that
+deepeyes implements: its class names, methods, defaults and output shapes (``TrajectoryCollector``,
+``SFTDataset``, ``ColdStartTrainer``, ``run_deepeyesv2_sft``, the ``sft_*.jsonl`` record) are this
+package's public API.
+
 Everything a user or a plugin needs is importable from here; plugins import nothing else.
 ``conversations`` holds the helpers that sources of logged chat conversations share.
 """
@@ -56,7 +61,8 @@ from .evaluation import (
     score_answer,
     score_model,
 )
-from .hookspecs import hookimpl
+from .events import STAGES, RunFinished, RunInfo, StageFinished, StageStarted
+from .hookspecs import HOOK_API_VERSION, hookimpl
 from .io import (
     RejectsLog,
     atomic_json,
@@ -67,7 +73,9 @@ from .io import (
     read_records,
     record_timestamp,
 )
-from .plugins import PluginManager, get_plugin_manager, reset_plugin_manager
+from .config import RunConfig, load_config
+from .pipeline import DEFAULT_COMPONENTS, Pipeline
+from .plugins import PluginManager, contract_problems, get_plugin_manager, reset_plugin_manager
 from .records import (
     DIFFICULTIES,
     PROMPT_LAYOUTS,
@@ -83,6 +91,105 @@ from .records import (
     Trajectory,
     converter,
 )
-from .trainer import DEFAULT_MODEL_ID, ColdStartTrainer, run_deepeyesv2_sft
+from .runner import run
+from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
+from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "arguments_match",
+    "atomic_json",
+    "atomic_jsonl",
+    "atomic_write",
+    "BaselineTracker",
+    "check_no_leak",
+    "checked_records",
+    "ColdStartTrainer",
+    "CollectorSettings",
+    "Component",
+    "ConfigError",
+    "contract_problems",
+    "conversations",
+    "converter",
+    "cross_split_near_duplicates",
+    "DatasetError",
+    "DatasetSettings",
+    "dedup_key",
+    "deduplicate",
+    "DeepeyesError",
+    "DEFAULT_COMPONENTS",
+    "DEFAULT_MODEL_ID",
+    "DIFFICULTIES",
+    "DifficultyClassifier",
+    "EpochMetrics",
+    "evaluate_improvement",
+    "expand_paths",
+    "Exporter",
+    "get_plugin_manager",
+    "HOOK_API_VERSION",
+    "hookimpl",
+    "InputError",
+    "InvalidSetting",
+    "invocation_statistics",
+    "LeakError",
+    "load_config",
+    "Location",
+    "MatchOptions",
+    "MissingExtraError",
+    "ModelRole",
+    "NoOptions",
+    "normalise_arguments",
+    "parse_invocation",
+    "parse_invocations",
+    "Pipeline",
+    "PluginError",
+    "PluginManager",
+    "PROMPT_LAYOUTS",
+    "read_invocations",
+    "read_jsonl",
+    "read_records",
+    "record_timestamp",
+    "RecordExporter",
+    "RecordRejected",
+    "RedactionOptions",
+    "Redactor",
+    "Rejection",
+    "RejectsLog",
+    "reset_plugin_manager",
+    "run",
+    "run_deepeyesv2_baseline",
+    "run_deepeyesv2_sft",
+    "RunConfig",
+    "RunFinished",
+    "RunInfo",
+    "RunStatus",
+    "score_answer",
+    "score_model",
+    "SFTDataset",
+    "SourceItem",
+    "split_file_name",
+    "split_statistics",
+    "SplitRatios",
+    "SPLITS",
+    "Splitter",
+    "StageFinished",
+    "STAGES",
+    "StageStarted",
+    "SYSTEM_PROMPT",
+    "TaskDescriber",
+    "Tool",
+    "ToolCall",
+    "ToolCatalogue",
+    "ToolInvocation",
+    "ToolSpec",
+    "ToolStatus",
+    "TrainerSettings",
+    "TrainingBackend",
+    "TrainingExample",
+    "TrainingRun",
+    "TrainingSettings",
+    "Trajectory",
+    "TrajectoryCollector",
+    "TrajectorySource",
+    "UnknownComponentError",
+    "write_split_jsonl",
+]

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
@@ -20,7 +21,10 @@ from typing import Any
 
 from .baseline import BaselineTracker
 from .components import DifficultyClassifier, SourceItem, TaskDescriber
-from .redaction import Redactor
+from .pipeline import Pipeline, default_component, make_redactor
+from .plugins import get_plugin_manager
+from .redaction import RedactionOptions
+from .settings import COLLECTOR, CollectorSettings
 from .records import Rejection, ToolInvocation, ToolSpec, ToolStatus, TrainingExample, Trajectory, flat_json
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
@@ -83,41 +87,34 @@ class TrajectoryCollector:
 
     def __init__(
         self,
-        quality_threshold: float = 0.90,
-        min_trajectory_length: int = 1,
-        max_trajectory_length: int = 5,
+        quality_threshold: float = COLLECTOR.quality_threshold,
+        min_trajectory_length: int = COLLECTOR.min_trajectory_length,
+        max_trajectory_length: int = COLLECTOR.max_trajectory_length,
         *,
         describer: TaskDescriber | None = None,
         classifier: DifficultyClassifier | None = None,
-        redactor: Redactor | None = None,
-        session_gap_seconds: float = 300.0,
-        session_timeout_seconds: float = 3600.0,
-        describe_batch_size: int = 512,
+        redactor: Any = None,
+        session_gap_seconds: float = COLLECTOR.session_gap_seconds,
+        session_timeout_seconds: float = COLLECTOR.session_timeout_seconds,
+        describe_batch_size: int = COLLECTOR.describe_batch_size,
         on_reject: Callable[[Rejection], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ):
-        if not 0.0 <= quality_threshold <= 1.0:
-            raise ValueError(f"quality_threshold must be within 0..1, got {quality_threshold}")
-        if not 1 <= min_trajectory_length <= max_trajectory_length:
-            raise ValueError(
-                "need 1 <= min_trajectory_length <= max_trajectory_length, got "
-                f"{min_trajectory_length} and {max_trajectory_length}"
-            )
+        #: The checked settings (an out-of-range value raises InvalidSetting naming it).
+        self.settings = CollectorSettings(
+            quality_threshold, min_trajectory_length, max_trajectory_length,
+            session_gap_seconds, session_timeout_seconds, describe_batch_size,
+        )
         self.quality_threshold = quality_threshold
         self.min_trajectory_length = min_trajectory_length
         self.max_trajectory_length = max_trajectory_length
         self.session_gap_seconds = session_gap_seconds
         self.session_timeout_seconds = session_timeout_seconds
-        self.describe_batch_size = describe_batch_size
-        if describer is None or classifier is None:
-            from .plugins import get_plugin_manager
-
-            manager = get_plugin_manager()
-            describer = describer or manager.build("task_describer", "template")
-            classifier = classifier or manager.build("difficulty_classifier", "sequence-length")
+        describer = describer or default_component("task_describer")
+        classifier = classifier or default_component("difficulty_classifier")
         self.describer = describer
         #: Secrets and PII are redacted from every kept trajectory before it is described.
-        self.redactor = redactor if redactor is not None else Redactor()
+        self.redactor = redactor if redactor is not None else make_redactor(RedactionOptions(), get_plugin_manager())
         self.describe_batch_size = max(describe_batch_size, getattr(describer, "preferred_batch_size", 0))
         self.classifier = classifier
         #: Rejections, kept here when no ``on_reject`` callback takes them (a run writes them to a file).
@@ -127,9 +124,27 @@ class TrajectoryCollector:
         self.catalogue = ToolCatalogue()
         self.counts: dict[str, int] = {"invocations": 0, "trajectories": 0, "kept": 0, "examples": 0}
         self._tool_calls: dict[str, list[int]] = {}
+        #: Seconds spent describing, classifying and validating (the run's ``describe`` stage).
+        self.describe_seconds = 0.0
         self.trajectories: list[Trajectory] = []
         self.filtered: list[Trajectory] = []
         self.examples: list[TrainingExample] = []
+
+    @classmethod
+    def from_pipeline(
+        cls,
+        pipeline: Pipeline,
+        on_reject: Callable[[Rejection], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> TrajectoryCollector:
+        """The collector of a built pipeline: its settings, describer, classifier and redactor."""
+        c = pipeline.collector
+        return cls(
+            c.quality_threshold, c.min_trajectory_length, c.max_trajectory_length,
+            describer=pipeline.describer, classifier=pipeline.classifier, redactor=pipeline.redactor,
+            session_gap_seconds=c.session_gap_seconds, session_timeout_seconds=c.session_timeout_seconds,
+            describe_batch_size=c.describe_batch_size, on_reject=on_reject, on_progress=on_progress,
+        )
 
     # -- the guide's three steps -------------------------------------------------------------
 
@@ -260,6 +275,13 @@ class TrajectoryCollector:
         return False
 
     async def _examples(self, batch: Sequence[Trajectory]) -> list[TrainingExample]:
+        started = time.perf_counter()
+        try:
+            return await self._describe(batch)
+        finally:
+            self.describe_seconds += time.perf_counter() - started
+
+    async def _describe(self, batch: Sequence[Trajectory]) -> list[TrainingExample]:
         descriptions = await self.describer.describe(batch)
         if len(descriptions) != len(batch):
             raise RuntimeError(

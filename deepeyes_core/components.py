@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import attrs
 
 from .records import Rejection, ToolInvocation, TrainingExample, Trajectory
+from .settings import DATASET, TRAINER
 
 #: What a trajectory source yields: invocations (grouped later), whole trajectories, or rejections.
 SourceItem = ToolInvocation | Trajectory | Rejection
@@ -65,10 +66,12 @@ class DifficultyClassifier(Component, Protocol):
 
 @attrs.frozen(slots=True)
 class SplitRatios:
-    train: float = 0.70
-    val: float = 0.15
-    test: float = 0.15
-    seed: int = 42
+    """What a splitter is asked for (``[dataset]``'s ratios and seed)."""
+
+    train: float = DATASET.train_ratio
+    val: float = DATASET.val_ratio
+    test: float = DATASET.test_ratio
+    seed: int = DATASET.random_seed
 
 
 class Splitter(Component, Protocol):
@@ -102,11 +105,11 @@ class TrainingSettings:
     """The trainer's settings, as the guide names them, handed to every backend."""
 
     model_id: str
-    epochs: int = 3
-    learning_rate: float = 0.001
-    batch_size: int = 8
-    seed: int = 42
-    prompt_layout: str = "catalogue"
+    epochs: int = TRAINER.epochs
+    learning_rate: float = TRAINER.learning_rate
+    batch_size: int = TRAINER.batch_size
+    seed: int = DATASET.random_seed
+    prompt_layout: str = DATASET.prompt_layout
 
 
 @attrs.frozen(slots=True)

@@ -27,9 +27,9 @@ import attrs
 import cattrs
 
 from .errors import ConfigError
-from .records import PROMPT_LAYOUTS, converter
+from .records import converter
 from .redaction import RedactionOptions
-from .trainer import DEFAULT_MODEL_ID
+from .settings import CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
 
 
 @attrs.frozen
@@ -40,54 +40,37 @@ class ComponentConfig:
     options: dict[str, Any] = attrs.field(factory=dict)
 
 
+def _paths(value: str | list[str]) -> list[str]:
+    """``paths = "logs/a.jsonl"`` is one path, as ``paths = ["logs/a.jsonl"]`` is."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise InvalidSetting(f"paths must be a path or a list of paths, got {value!r}")
+    return value
+
+
 @attrs.frozen
 class SourceConfig:
     name: str
-    paths: list[str]
+    paths: list[str] = attrs.field(converter=_paths)
     options: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
-class CollectorConfig:
-    quality_threshold: float = 0.90
-    min_trajectory_length: int = 1
-    max_trajectory_length: int = 5
-    session_gap_seconds: float = 300.0
-    session_timeout_seconds: float = 3600.0
-    describe_batch_size: int = 512
-
-
-@attrs.frozen
-class DatasetConfig:
-    train_ratio: float = 0.70
-    val_ratio: float = 0.15
-    test_ratio: float = 0.15
-    random_seed: int = 42
-    prompt_layout: str = attrs.field(default="catalogue", validator=attrs.validators.in_(PROMPT_LAYOUTS))
-
-
-@attrs.frozen
-class TrainerConfig:
-    model_id: str = DEFAULT_MODEL_ID
-    epochs: int = 3
-    learning_rate: float = 0.001
-    batch_size: int = 8
-    min_examples: int = 100
-    readiness_threshold: float = 0.85
-
-
-@attrs.frozen
 class RunConfig:
+    """A whole run. A component table left out (or ``exporters``) means the pipeline's default
+    component of that kind (see :data:`deepeyes_core.pipeline.DEFAULT_COMPONENTS`)."""
+
     sources: list[SourceConfig]
     output_dir: str = "runs/deepeyes"
-    collector: CollectorConfig = CollectorConfig()
-    describer: ComponentConfig = ComponentConfig("template")
-    classifier: ComponentConfig = ComponentConfig("sequence-length")
-    dataset: DatasetConfig = DatasetConfig()
-    splitter: ComponentConfig = ComponentConfig("stratified")
-    exporters: list[ComponentConfig] = attrs.field(factory=lambda: [ComponentConfig("jsonl")])
-    trainer: TrainerConfig = TrainerConfig()
-    backend: ComponentConfig = ComponentConfig("dry-run")
+    collector: CollectorSettings = CollectorSettings()
+    describer: ComponentConfig | None = None
+    classifier: ComponentConfig | None = None
+    dataset: DatasetSettings = DatasetSettings()
+    splitter: ComponentConfig | None = None
+    exporters: list[ComponentConfig] | None = None
+    trainer: TrainerSettings = TrainerSettings()
+    backend: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
 
 
@@ -121,10 +104,23 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
     try:
         return _config_converter.structure(data, RunConfig)
     except cattrs.BaseValidationError as exc:
-        problems = "\n  ".join(cattrs.transform_error(exc, path="$"))
+        problems = "\n  ".join(_where(line) for line in cattrs.transform_error(exc, "$", _message))
         raise ConfigError(f"{origin}: invalid configuration:\n  {problems}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: invalid configuration: {exc}") from exc
+
+
+def _message(exc: BaseException, type_: Any) -> str:
+    """A settings check's own sentence (it names the field and the allowed values); cattrs'
+    wording for the rest."""
+    return str(exc) if isinstance(exc, InvalidSetting) else cattrs.v.format_exception(exc, type_)
+
+
+def _where(line: str) -> str:
+    """cattrs' ``"message @ $.collector"`` as ``"collector: message"``."""
+    message, _, path = line.rpartition(" @ ")
+    path = path.removeprefix("$").lstrip(".")
+    return f"{path}: {message}" if path else message
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

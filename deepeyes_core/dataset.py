@@ -13,7 +13,9 @@ import orjson
 from .components import Exporter, RecordExporter, SplitRatios, Splitter
 from .errors import DatasetError
 from .io import atomic_write
+from .pipeline import DEFAULT_OUTPUT_DIR, default_component
 from .records import DIFFICULTIES, SPLITS, TrainingExample
+from .settings import DATASET, DatasetSettings, InvalidSetting
 
 _WRITE_BATCH = 32
 
@@ -88,44 +90,39 @@ def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict
     }
 
 
-def check_ratios(train: float, val: float, test: float) -> None:
-    for name, value in (("train_ratio", train), ("val_ratio", val), ("test_ratio", test)):
-        if not 0.0 <= value <= 1.0:
-            raise DatasetError(f"{name} must be within 0..1, got {value}")
-    if not math.isclose(train + val + test, 1.0, abs_tol=1e-6):
-        raise DatasetError(
-            f"train_ratio + val_ratio + test_ratio must sum to 1, got "
-            f"{train} + {val} + {test} = {train + val + test:g}"
-        )
+#: The exporter that writes the guide's record; its files are keyed by split alone.
+GUIDE_EXPORTER = "jsonl"
 
 
 class SFTDataset:
     """Training examples organised into train/val/test splits (the guide's SFTDataset).
 
-    The split is the configured splitter's (default ``stratified``: by difficulty, tools balanced,
-    deterministic for ``random_seed``). Exports go to ``output_dir``.
+    The split is the configured splitter's (default: the pipeline's, ``stratified``: by
+    difficulty, tools balanced, deterministic for ``random_seed``). Exports go to ``output_dir``.
+    ``split_data``, ``export_all_splits`` and ``get_dataset_stats`` are coroutines because the
+    guide awaits them; ``balance_dataset`` and ``export_jsonl``, which the guide never awaits and
+    which wait on nothing, are plain methods.
     """
 
     def __init__(
         self,
         training_examples: Sequence[TrainingExample],
-        train_ratio: float = 0.70,
-        val_ratio: float = 0.15,
-        test_ratio: float = 0.15,
-        random_seed: int = 42,
+        train_ratio: float = DATASET.train_ratio,
+        val_ratio: float = DATASET.val_ratio,
+        test_ratio: float = DATASET.test_ratio,
+        random_seed: int = DATASET.random_seed,
         *,
         splitter: Splitter | None = None,
-        output_dir: Path | str = Path("logs/deepeyesv2/sft"),
-        prompt_layout: str = "catalogue",
+        output_dir: Path | str = DEFAULT_OUTPUT_DIR,
+        prompt_layout: str = DATASET.prompt_layout,
     ):
-        check_ratios(train_ratio, val_ratio, test_ratio)
+        try:
+            DatasetSettings(train_ratio, val_ratio, test_ratio, random_seed, prompt_layout)
+        except InvalidSetting as exc:
+            raise DatasetError(str(exc)) from None
         self.training_examples = list(training_examples)
         self.ratios = SplitRatios(train_ratio, val_ratio, test_ratio, random_seed)
-        if splitter is None:
-            from .plugins import get_plugin_manager
-
-            splitter = get_plugin_manager().build("splitter", "stratified")
-        self.splitter = splitter
+        self.splitter = splitter or default_component("splitter")
         self.output_dir = Path(output_dir)
         self.prompt_layout = prompt_layout
         self.splits: dict[str, list[TrainingExample]] = {}
@@ -154,11 +151,11 @@ class SFTDataset:
         self.splits = {name: list(splits.get(name, ())) for name in SPLITS}
         return self.splits
 
-    async def balance_dataset(self) -> dict[str, Any]:
+    def balance_dataset(self) -> dict[str, Any]:
         """Balance tool types across splits (where the splitter knows how) and report coverage:
-        for each split, the tools that appear in the data but not in it."""
-        if not self.splits:
-            await self.split_data()
+        for each split, the tools that appear in the data but not in it. Call after
+        :meth:`split_data`."""
+        self._require_split()
         balance = getattr(self.splitter, "balance", None)
         moves = 0
         if balance is not None:
@@ -171,23 +168,25 @@ class SFTDataset:
         }
         return self.balance_report
 
-    async def export_jsonl(self, split: str) -> Path:
-        """Write one split as ``sft_<split>.jsonl`` in the guide's record layout."""
+    def export_jsonl(self, split: str) -> Path:
+        """Write one split as ``sft_<split>.jsonl`` in the guide's record layout. Call after
+        :meth:`split_data`."""
         if split not in SPLITS:
             raise DatasetError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
-        if not self.splits:
-            await self.split_data()
+        self._require_split()
         return write_split_jsonl(self.output_dir / split_file_name(split), self.splits[split], self.prompt_layout)
 
-    async def export_all_splits(self, exporters: Sequence[Exporter] = ()) -> dict[str, Path]:
-        """Write every split as JSONL, plus every extra format given; returns ``{split: path}``
-        for the JSONL files and ``{"<format>/<split>": path}`` for the others."""
-        files = {split: await self.export_jsonl(split) for split in SPLITS}
-        for exporter in exporters:
-            if exporter.name == "jsonl":
-                continue
+    async def export_all_splits(self, exporters: Sequence[Exporter] | None = None) -> dict[str, Path]:
+        """Write every split with each exporter (default: the ``jsonl`` exporter, the guide's
+        record); returns ``{split: path}`` for the ``jsonl`` files (the guide's return value) and
+        ``{"<format>/<split>": path}`` for the others. Splits first if not split yet."""
+        if not self.splits:
+            await self.split_data()
+        files: dict[str, Path] = {}
+        for exporter in exporters if exporters is not None else (default_component("exporter"),):
             written = exporter.export(self.splits, self.output_dir, self.prompt_layout)
-            files.update({f"{exporter.name}/{key}": path for key, path in written.items()})
+            prefix = "" if exporter.name == GUIDE_EXPORTER else f"{exporter.name}/"
+            files.update({f"{prefix}{key}": path for key, path in written.items()})
         return files
 
     async def get_dataset_stats(self) -> dict[str, Any]:
@@ -199,6 +198,10 @@ class SFTDataset:
         for name in SPLITS:
             stats[name] = split_statistics(self.splits[name])
         return stats
+
+    def _require_split(self) -> None:
+        if not self.splits:
+            raise DatasetError("the dataset is not split yet: await split_data() first")
 
     @property
     def split_sizes(self) -> Mapping[str, int]:

@@ -1,9 +1,17 @@
 """Hook specifications: what a deepeyes plugin can implement.
 
 A plugin is a module (or object) with functions decorated by :data:`hookimpl` and named as below.
-Component hooks are called once at start-up, by every plugin that implements them; each returns the
-component classes the plugin provides. Run-event hooks are called as a run goes on, 1:N, by every
+Component hooks are called once when the plugin manager loads, by every plugin that implements
+them; each returns the component classes the plugin provides, and each class is checked against
+its protocol then. ``deepeyes_redactor`` is called once per run, and the first plugin that returns
+a redactor replaces the built-in one. Run-event hooks are called as a run goes on, 1:N, by every
 plugin that implements them; their return values are ignored.
+
+Versioning: :data:`HOOK_API_VERSION` is the version of these specifications. A plugin module may
+say which version it was written for with ``DEEPEYES_HOOK_API = <n>``; deepeyes refuses a plugin
+that needs a newer API than its own. A hook whose arguments change keeps the old arguments for one
+API version, and an implementation that still asks for them gets a ``DeprecationWarning`` naming
+the replacement (as pytest does); they are removed in the next version.
 """
 
 from __future__ import annotations
@@ -13,6 +21,9 @@ from typing import Any
 
 import pluggy
 
+from .events import RunFinished, StageFinished, StageStarted
+
+from .redaction import RedactionOptions
 from .components import (
     DifficultyClassifier,
     Exporter,
@@ -25,6 +36,17 @@ from .components import (
 
 hookspec = pluggy.HookspecMarker("deepeyes")
 hookimpl = pluggy.HookimplMarker("deepeyes")
+
+#: The version of the hook specifications. 2: run-event hooks take a typed ``event``; their
+#: ``stage``/``context``/``summary``/``report`` arguments are deprecated (removed in 3).
+HOOK_API_VERSION = 2
+
+
+def _deprecated(argument: str, instead: str) -> DeprecationWarning:
+    return DeprecationWarning(
+        f"the {argument!r} argument of this hook is deprecated since deepeyes hook API 2 and will be "
+        f"removed in API 3: take 'event' and read {instead}"
+    )
 
 
 @hookspec
@@ -204,17 +226,75 @@ def deepeyes_tools() -> Iterable[Tool]:
     """
 
 
-@hookspec
-def deepeyes_stage_started(stage: str, context: dict[str, Any]) -> None:
-    """Called when a pipeline stage starts ("read", "collect", "describe", "split", "export",
-    "train", "evaluate", "report"). ``context`` holds the run's output directory and config."""
+@hookspec(firstresult=True)
+def deepeyes_redactor(options: RedactionOptions) -> Any | None:
+    """Return a redactor to use instead of the built-in one, or None to leave it.
+
+    Called once per run, before any log is read, with the run's ``[redaction]`` options. The first
+    plugin that returns an object wins; it must have ``redact(trajectory) -> Trajectory`` (every
+    string of every call, result, error and request cleaned) and ``stats() -> dict`` (counts per
+    kind, written to ``dataset_stats.json``). Redaction is replaceable because what counts as a
+    secret is each organisation's own (internal token formats, a DLP service); wrap the built-in
+    :class:`~deepeyes_core.Redactor` to add to it rather than lose it. Example::
+
+        import re
+        from deepeyes_core import Redactor, hookimpl
+
+        class WithTicketIds:
+            \"\"\"The built-in redaction, plus our internal ticket ids.\"\"\"
+
+            def __init__(self, options):
+                self.inner = Redactor(options)
+                self.tickets = 0
+
+            def redact(self, trajectory):
+                ...  # self.inner.redact(trajectory), then replace re.compile(r"TCK-\\d{6}") matches
+
+            def stats(self):
+                return {**self.inner.stats(), "ticket_id": self.tickets}
+
+        @hookimpl
+        def deepeyes_redactor(options):
+            return WithTicketIds(options)
+    """
 
 
-@hookspec
-def deepeyes_stage_finished(stage: str, context: dict[str, Any], summary: dict[str, Any]) -> None:
-    """Called when a pipeline stage ends, with a summary of what it did (counts, seconds)."""
+@hookspec(warn_on_impl_args={"stage": _deprecated("stage", "event.stage"),
+                             "context": _deprecated("context", "event.run")})
+def deepeyes_stage_started(event: StageStarted, stage: str, context: dict[str, Any]) -> None:
+    """Called when a stage of a run starts (see :data:`deepeyes_core.events.STAGES` for the
+    stages, their order, and how the streamed ones overlap). Example::
+
+        import logging
+        from deepeyes_core import hookimpl
+
+        @hookimpl
+        def deepeyes_stage_started(event):
+            logging.info("run %s: %s started", event.run.run_id, event.stage)
+    """
 
 
-@hookspec
-def deepeyes_run_finished(report: dict[str, Any]) -> None:
-    """Called once at the end of a run with the training report (the JSON that was written)."""
+@hookspec(warn_on_impl_args={"stage": _deprecated("stage", "event.stage"),
+                             "context": _deprecated("context", "event.run"),
+                             "summary": _deprecated("summary", "event.summary and event.seconds")})
+def deepeyes_stage_finished(
+    event: StageFinished, stage: str, context: dict[str, Any], summary: dict[str, Any]
+) -> None:
+    """Called when a stage of a run ends, with what it did (``event.summary``: counts of records,
+    examples, files, steps) and the seconds spent in it. Example::
+
+        @hookimpl
+        def deepeyes_stage_finished(event):
+            metrics.gauge(f"deepeyes.{event.stage}.seconds", event.seconds)
+    """
+
+
+@hookspec(warn_on_impl_args={"report": _deprecated("report", "event.report")})
+def deepeyes_run_finished(event: RunFinished, report: dict[str, Any]) -> None:
+    """Called once at the end of a run, after the training report was written, with the report
+    and its path. Example::
+
+        @hookimpl
+        def deepeyes_run_finished(event):
+            print(f"{event.status}: {event.report_file}")
+    """

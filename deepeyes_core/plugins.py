@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,17 @@ import cattrs
 import pluggy
 
 from . import hookspecs
-from .components import KINDS, NoOptions, Tool
+from .components import (
+    KINDS,
+    DifficultyClassifier,
+    Exporter,
+    NoOptions,
+    Splitter,
+    TaskDescriber,
+    Tool,
+    TrainingBackend,
+    TrajectorySource,
+)
 from .errors import ConfigError, PluginError, UnknownComponentError
 from .records import converter
 
@@ -46,6 +57,50 @@ ENTRY_POINT_GROUP = "deepeyes"
 _HOOKS = {kind: f"deepeyes_{kind}s" for kind in KINDS}
 _HOOKS["task_describer"] = "deepeyes_task_describers"
 _options_converter = converter.copy(forbid_extra_keys=True)
+_PROTOCOLS = {
+    "trajectory_source": TrajectorySource,
+    "task_describer": TaskDescriber,
+    "difficulty_classifier": DifficultyClassifier,
+    "splitter": Splitter,
+    "exporter": Exporter,
+    "training_backend": TrainingBackend,
+}
+
+
+def _protocol_methods(protocol: type) -> dict[str, bool]:
+    """The methods a component protocol requires, each with whether it must be a coroutine."""
+    methods: dict[str, bool] = {}
+    for base in reversed(protocol.__mro__):
+        if base.__module__ != protocol.__module__ or base.__name__ == "Component":
+            continue
+        for name, member in vars(base).items():
+            if inspect.isfunction(member) and not name.startswith("_"):
+                methods[name] = inspect.iscoroutinefunction(member)
+    return methods
+
+
+def contract_problems(kind: str, cls: Any) -> list[str]:
+    """What a component class of ``kind`` lacks to meet its protocol (empty when it meets it):
+    a ``name``, an attrs ``Options`` class, and each method of the protocol (async where the
+    protocol's is)."""
+    if not isinstance(cls, type):
+        return [f"is not a class but {type(cls).__name__} {cls!r}"]
+    problems = []
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        problems.append("has no 'name' (a non-empty string class attribute)")
+    options = getattr(cls, "Options", None)
+    if options is None:
+        problems.append("has no 'Options' class (deepeyes_core.NoOptions when there are none)")
+    elif not attrs.has(options):
+        problems.append("'Options' is not an attrs class")
+    for method, must_be_async in _protocol_methods(_PROTOCOLS[kind]).items():
+        found = getattr(cls, method, None)
+        if not callable(found):
+            problems.append(f"has no method {method}()")
+        elif must_be_async and not inspect.iscoroutinefunction(found):
+            problems.append(f"{method}() must be a coroutine function (async def)")
+    return problems
 
 
 @attrs.frozen(slots=True)
@@ -84,6 +139,15 @@ class ComponentInfo:
             else:
                 out[field.name] = field.default
         return out
+
+
+@attrs.frozen(slots=True)
+class PluginInfo:
+    """A registered plugin, where it came from, and the hooks it implements."""
+
+    name: str
+    distribution: Distribution
+    hooks: tuple[str, ...]
 
 
 @attrs.frozen(slots=True)
@@ -133,10 +197,37 @@ class PluginManager:
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"a plugin implements a hook deepeyes does not define: {exc}") from exc
         self._cache: dict[str, dict[str, ComponentInfo]] = {}
+        self._found = {kind: self._check_contracts(kind, strict) for kind in KINDS}
 
     def _register(self, plugin: Any, distribution: Distribution, name: str) -> None:
+        wanted = getattr(plugin, "DEEPEYES_HOOK_API", None)
+        if wanted is not None and wanted > hookspecs.HOOK_API_VERSION:
+            raise PluginError(
+                f"plugin {name} from {distribution} needs deepeyes hook API {wanted}; this deepeyes "
+                f"has {hookspecs.HOOK_API_VERSION}: upgrade deepeyes"
+            )
         self.pm.register(plugin, name=name)
         self._provider[id(plugin)] = (distribution, name)
+
+    def _check_contracts(self, kind: str, strict: bool) -> list[ComponentInfo]:
+        """Every component of ``kind`` that meets its protocol. One that does not is an error
+        naming the plugin, the class and what is missing: raised for a built-in or in strict mode,
+        else reported in :attr:`failures` and left out."""
+        found = []
+        for impl in getattr(self.pm.hook, _HOOKS[kind]).get_hookimpls():
+            distribution, plugin_name = self._provider[id(impl.plugin)]
+            for cls in impl.function() or ():
+                problems = contract_problems(kind, cls)
+                if not problems:
+                    found.append(ComponentInfo(kind, cls.name, cls, distribution, plugin_name))
+                    continue
+                label = getattr(cls, "__qualname__", repr(cls))
+                message = f"{kind.replace('_', ' ')} {label} from plugin {plugin_name} ({distribution}) " + "; ".join(problems)
+                if strict or distribution.name == _own_distribution().name:
+                    raise PluginError(message)
+                log.warning("skipping %s", message)
+                self.failures.append(LoadFailure(f"{plugin_name}: {label}", distribution, "; ".join(problems)))
+        return found
 
     def _load_entry_points(self, strict: bool) -> None:
         allowed = os.environ.get("DEEPEYES_LOAD_PLUGINS")
@@ -171,12 +262,8 @@ class PluginManager:
         if kind not in _HOOKS:
             raise ValueError(f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}")
         found: dict[str, list[ComponentInfo]] = {}
-        caller = getattr(self.pm.hook, _HOOKS[kind])
-        for impl in caller.get_hookimpls():
-            distribution, plugin_name = self._provider[id(impl.plugin)]
-            for cls in impl.function() or ():
-                info = ComponentInfo(kind, cls.name, cls, distribution, plugin_name)
-                found.setdefault(cls.name, []).append(info)
+        for info in self._found[kind]:
+            found.setdefault(info.name, []).append(info)
         clashes = {name: infos for name, infos in found.items() if len(infos) > 1}
         if clashes:
             lines = [
@@ -213,6 +300,14 @@ class PluginManager:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{kind} {name!r}: {exc}") from exc
         return info.cls(structured)
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every registered plugin with the hooks it implements, in registration order."""
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+            infos.append(PluginInfo(name, self._provider[id(plugin)][0], hooks))
+        return infos
 
     def tools(self) -> list[Tool]:
         return [tool for tools in self.pm.hook.deepeyes_tools() for tool in tools]

@@ -1,40 +1,74 @@
-"""Phase 2, the whole stage: ColdStartTrainer (the guide's orchestrator) and run_deepeyesv2_sft."""
+"""Phase 2, the whole stage: ColdStartTrainer (the guide's orchestrator) and run_deepeyesv2_sft.
+
+The trainer runs a :class:`~deepeyes_core.pipeline.Pipeline` (the components and settings, built
+and checked once) and keeps what the run produces in a :class:`RunRecord`. Each stage is announced
+through the run-event hooks (see :mod:`deepeyes_core.events`).
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
-from .components import SourceItem, Splitter, TrainingBackend, TrainingRun, TrainingSettings
+from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
 from .dataset import SFTDataset
 from .dedup import deduplicate
+from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageStarted
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
 from .leakage import cross_split_near_duplicates
 from .io import RejectsLog, atomic_json
-from .plugins import PluginManager, get_plugin_manager
+from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
+from .plugins import PluginManager
 from .records import converter
 from .report_html import write_html_report
+from .settings import COLLECTOR, TRAINER, CollectorSettings, TrainerSettings
 
 log = logging.getLogger(__name__)
 
-#: The guide's default model id was retired on 2026-02-19; this is the Haiku of record.
-DEFAULT_MODEL_ID = "claude-haiku-4-5"
+_T = TypeVar("_T")
 
 TROUBLESHOOTING = (
     "Check baseline data quality and quantity",
     "Lower quality_threshold to include more trajectories",
     "Ensure Phase 1 collected sufficient diverse invocations",
 )
+
+
+class RunStatus(enum.StrEnum):
+    CREATED = "created"
+    PREPARED = "prepared"
+    INSUFFICIENT_DATA = "insufficient_data"
+    COMPLETED = "completed"
+
+
+@attrs.define(slots=True)
+class RunRecord:
+    """What a run has produced so far, filled in stage by stage."""
+
+    status: RunStatus = RunStatus.CREATED
+    message: str = ""
+    dataset_stats: dict[str, Any] | None = None
+    dedup: dict[str, int] | None = None
+    leakage: dict[str, int] | None = None
+    files: dict[str, Path] = attrs.field(factory=dict)
+    training: TrainingRun | None = None
+    evaluation: dict[str, Any] | None = None
+    #: Phase 1 per-tool success rates (context for the report).
+    phase1: dict[str, float] = attrs.field(factory=dict)
+    timings: dict[str, float] = attrs.field(factory=dict)
+    report_file: Path | None = None
 
 
 def _version(dist: str) -> str:
@@ -46,76 +80,138 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _timed(items: Iterable[_T], clock: list[float]) -> Iterator[_T]:
+    """``items``, adding the time spent producing each one to ``clock[0]``."""
+    iterator, now = iter(items), time.perf_counter
+    while True:
+        started = now()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            clock[0] += now() - started
+            return
+        clock[0] += now() - started
+        yield item
+
+
 class ColdStartTrainer:
     """Orchestrates Phase 2: prepare data, train through a backend, evaluate, report.
 
-    ``backend`` is a training backend component (default: the ``dry-run`` backend, which trains
-    nothing). Everything is written under ``output_dir``.
+    Made directly with the guide's arguments (and, optionally, components: ``backend``,
+    ``collector``, ``splitter``, ``exporters``; the pipeline's defaults for the rest), or from a
+    built pipeline with :meth:`from_pipeline` (what ``deepeyes run`` does). Everything is
+    written under ``output_dir``.
     """
 
     def __init__(
         self,
-        output_dir: Path | str = Path("logs/deepeyesv2/sft"),
-        model_id: str = DEFAULT_MODEL_ID,
-        epochs: int = 3,
-        learning_rate: float = 0.001,
-        batch_size: int = 8,
-        quality_threshold: float = 0.90,
-        min_examples: int = 100,
+        output_dir: Path | str = DEFAULT_OUTPUT_DIR,
+        model_id: str = TRAINER.model_id,
+        epochs: int = TRAINER.epochs,
+        learning_rate: float = TRAINER.learning_rate,
+        batch_size: int = TRAINER.batch_size,
+        quality_threshold: float = COLLECTOR.quality_threshold,
+        min_examples: int = TRAINER.min_examples,
         *,
         backend: TrainingBackend | None = None,
         collector: TrajectoryCollector | None = None,
         splitter: Splitter | None = None,
-        dataset_options: dict[str, Any] | None = None,
-        exporters: Sequence[Any] = (),
-        prompt_layout: str = "catalogue",
-        readiness_threshold: float = 0.85,
-        seed: int = 42,
+        exporters: Iterable[Exporter] | None = None,
         plugins: PluginManager | None = None,
-        config: dict[str, Any] | None = None,
         on_progress: Callable[[str, int, int | None], None] | None = None,
     ):
-        self.output_dir = Path(output_dir)
-        self.settings = TrainingSettings(model_id, epochs, learning_rate, batch_size, seed, prompt_layout)
-        self.quality_threshold = quality_threshold
-        self.min_examples = min_examples
-        self.plugins = plugins or get_plugin_manager()
-        self.backend = backend or self.plugins.build("training_backend", "dry-run")
-        self.rejects = RejectsLog(self.output_dir / "rejects.jsonl")
-        self.collector = collector or TrajectoryCollector(quality_threshold=quality_threshold)
-        self.collector.on_reject = self.rejects.add
-        self.splitter = splitter
-        self.dataset_options = dataset_options or {}
-        self.exporters = list(exporters)
-        self.readiness_threshold = readiness_threshold
-        self.config = config or {}
+        pipeline = Pipeline.assemble(
+            plugins=plugins,
+            backend=backend,
+            splitter=splitter,
+            exporters=exporters,
+            describer=collector.describer if collector else None,
+            classifier=collector.classifier if collector else None,
+            redactor=collector.redactor if collector else None,
+            collector=collector.settings if collector else CollectorSettings(quality_threshold=quality_threshold),
+            trainer=TrainerSettings(model_id, epochs, learning_rate, batch_size, min_examples),
+            output_dir=Path(output_dir),
+        )
+        self._start(pipeline, collector, on_progress)
+
+    @classmethod
+    def from_pipeline(
+        cls,
+        pipeline: Pipeline,
+        on_progress: Callable[[str, int, int | None], None] | None = None,
+    ) -> ColdStartTrainer:
+        """The trainer that runs a built pipeline."""
+        trainer = cls.__new__(cls)
+        trainer._start(pipeline, None, on_progress)
+        return trainer
+
+    def _start(
+        self,
+        pipeline: Pipeline,
+        collector: TrajectoryCollector | None,
+        on_progress: Callable[[str, int, int | None], None] | None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.output_dir = pipeline.output_dir
+        self.settings = pipeline.training_settings
         self.on_progress = on_progress
+        self.rejects = RejectsLog(self.output_dir / "rejects.jsonl")
+        read_progress = (lambda n: on_progress("read", n, None)) if on_progress else None
+        self.collector = collector or TrajectoryCollector.from_pipeline(pipeline, on_progress=read_progress)
+        self.collector.on_reject = self.rejects.add
         self.dataset: SFTDataset | None = None
-        self.dataset_stats: dict[str, Any] | None = None
-        self.dedup_stats: dict[str, int] | None = None
-        self.leakage: dict[str, int] | None = None
-        self.files: dict[str, Path] = {}
-        self.training: TrainingRun | None = None
-        self.evaluation: dict[str, Any] | None = None
-        self.phase1: dict[str, Any] = {}
-        self.timings: dict[str, float] = {}
-        self.status = "created"
-        self.message = ""
-        self.report_file: Path | None = None
+        self.record = RunRecord()
+        self.run_info = RunInfo(uuid.uuid4().hex, str(self.output_dir), pipeline.config)
+
+    # -- what the guide's examples read ------------------------------------------------------
+
+    @property
+    def backend(self) -> TrainingBackend:
+        return self.pipeline.backend
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+    @property
+    def message(self) -> str:
+        return self.record.message
+
+    @property
+    def training(self) -> TrainingRun | None:
+        return self.record.training
+
+    @property
+    def evaluation(self) -> dict[str, Any] | None:
+        return self.record.evaluation
+
+    @property
+    def phase1(self) -> dict[str, float]:
+        return self.record.phase1
 
     # -- events --------------------------------------------------------------------------------
 
-    def _context(self) -> dict[str, Any]:
-        return {"output_dir": str(self.output_dir), "config": self.config}
+    def _started(self, stage: str) -> None:
+        self.pipeline.plugins.hook.deepeyes_stage_started(
+            event=StageStarted(stage, self.run_info), stage=stage, context=self._context()
+        )
 
-    async def _stage(self, stage: str, work, summary: Callable[[Any], dict[str, Any]] = lambda _: {}):
-        self.plugins.hook.deepeyes_stage_started(stage=stage, context=self._context())
+    def _finished(self, stage: str, seconds: float, summary: dict[str, Any]) -> None:
+        self.record.timings[stage] = round(seconds, 3)
+        event = StageFinished(stage, self.run_info, self.record.timings[stage], summary)
+        self.pipeline.plugins.hook.deepeyes_stage_finished(
+            event=event, stage=stage, context=self._context(), summary={"seconds": event.seconds, **summary}
+        )
+
+    def _context(self) -> dict[str, Any]:
+        """What the hook API 1 events carried (deprecated arguments)."""
+        return {"output_dir": str(self.output_dir), "config": dict(self.pipeline.config)}
+
+    async def _stage(self, stage: str, work: Awaitable[_T], summary: Callable[[_T], dict[str, Any]]) -> _T:
+        self._started(stage)
         started = time.perf_counter()
         result = await work
-        self.timings[stage] = round(time.perf_counter() - started, 3)
-        self.plugins.hook.deepeyes_stage_finished(
-            stage=stage, context=self._context(), summary={"seconds": self.timings[stage], **summary(result)}
-        )
+        self._finished(stage, time.perf_counter() - started, summary(result))
         return result
 
     # -- the guide's methods -----------------------------------------------------------------
@@ -123,7 +219,8 @@ class ColdStartTrainer:
     async def prepare_training_data(
         self, baseline_tracker: BaselineTracker | Iterable[SourceItem]
     ) -> SFTDataset:
-        """Collect, filter, describe and classify; split, balance and export; write dataset_stats.json.
+        """Collect, filter, describe and classify; dedup; split, balance and export; write
+        dataset_stats.json.
 
         With fewer examples than ``min_examples`` the status becomes ``insufficient_data`` and the
         message gives the guide's troubleshooting advice; nothing is split or exported.
@@ -134,62 +231,91 @@ class ColdStartTrainer:
             return await self._prepare(baseline_tracker)
 
     async def _prepare(self, baseline_tracker: BaselineTracker | Iterable[SourceItem]) -> SFTDataset:
+        record = self.record
         if isinstance(baseline_tracker, BaselineTracker):
             for rejection in baseline_tracker.load_errors:
                 self.rejects.add(rejection)
-            self.phase1 = baseline_tracker.get_tool_success_rates()
+            record.phase1 = baseline_tracker.get_tool_success_rates()
             items: Iterable[SourceItem] = baseline_tracker.invocations
         else:
             items = baseline_tracker
-        examples = await self._stage(
-            "collect", self.collector.stream_examples(items), lambda ex: {"examples": len(ex), **self.collector.counts}
-        )
-        if not self.phase1:
-            self.phase1 = self.collector.tool_success_rates()
-        dedup = deduplicate(examples)
-        for rejection in dedup.rejections:
-            self.rejects.add(rejection)
-        examples, self.dedup_stats = dedup.kept, dedup.stats
+        examples = await self._streamed_pass(items)
+        if not record.phase1:
+            record.phase1 = self.collector.tool_success_rates()
+        dedup = await self._stage("dedup", self._deduplicate(examples), lambda d: dict(d.stats))
+        examples, record.dedup = dedup.kept, dedup.stats
         self.dataset = SFTDataset(
-            examples, **self.dataset_options, splitter=self.splitter, output_dir=self.output_dir,
+            examples,
+            self.pipeline.dataset.train_ratio,
+            self.pipeline.dataset.val_ratio,
+            self.pipeline.dataset.test_ratio,
+            self.pipeline.dataset.random_seed,
+            splitter=self.pipeline.splitter,
+            output_dir=self.output_dir,
             prompt_layout=self.settings.prompt_layout,
         )
-        if len(examples) < self.min_examples:
-            self.status = "insufficient_data"
-            self.message = (
-                f"{len(examples)} training examples, fewer than min_examples={self.min_examples}. "
+        min_examples = self.pipeline.trainer.min_examples
+        if len(examples) < min_examples:
+            record.status = RunStatus.INSUFFICIENT_DATA
+            record.message = (
+                f"{len(examples)} training examples, fewer than min_examples={min_examples}. "
                 + "; ".join(TROUBLESHOOTING) + "."
             )
-            log.warning(self.message)
-            self.dataset_stats = {"total_examples": len(examples), **self._pipeline_stats()}
-            atomic_json(self.output_dir / "dataset_stats.json", self.dataset_stats)
+            log.warning(record.message)
+            record.dataset_stats = {"total_examples": len(examples), **self._pipeline_stats()}
+            atomic_json(self.output_dir / "dataset_stats.json", record.dataset_stats)
             self.rejects.close()
             return self.dataset
         await self._stage("split", self._split_and_balance(), lambda _: dict(self.dataset.split_sizes))
-        self.files = await self._stage(
-            "export", self.dataset.export_all_splits(self.exporters), lambda files: {"files": len(files)}
+        record.files = await self._stage(
+            "export", self.dataset.export_all_splits(self.pipeline.exporters), lambda files: {"files": len(files)}
         )
-        self.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
-        atomic_json(self.output_dir / "dataset_stats.json", self.dataset_stats)
+        record.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
+        atomic_json(self.output_dir / "dataset_stats.json", record.dataset_stats)
         self.rejects.close()
-        self.status = "prepared"
+        record.status = RunStatus.PREPARED
         return self.dataset
+
+    async def _streamed_pass(self, items: Iterable[SourceItem]) -> list:
+        """read, collect and describe: one pass over the logs (see :mod:`deepeyes_core.events`)."""
+        for stage in STREAMED_STAGES:
+            self._started(stage)
+        reading = [0.0]
+        started = time.perf_counter()
+        examples = await self.collector.stream_examples(_timed(items, reading))
+        total = time.perf_counter() - started
+        counts = self.collector.counts
+        describing = self.collector.describe_seconds
+        self._finished("read", reading[0], {"records": counts["invocations"]})
+        self._finished(
+            "collect", max(total - reading[0] - describing, 0.0),
+            {"trajectories": counts["trajectories"], "kept": counts["kept"]},
+        )
+        self._finished("describe", describing, {"examples": len(examples)})
+        return examples
+
+    async def _deduplicate(self, examples: list):
+        dedup = deduplicate(examples)
+        for rejection in dedup.rejections:
+            self.rejects.add(rejection)
+        return dedup
 
     async def _split_and_balance(self) -> None:
         await self.dataset.split_data()
-        await self.dataset.balance_dataset()
-        self.leakage = cross_split_near_duplicates(self.dataset.splits)
+        self.dataset.balance_dataset()
+        self.record.leakage = cross_split_near_duplicates(self.dataset.splits)
 
     def _pipeline_stats(self) -> dict[str, Any]:
         usage = getattr(self.collector.describer, "usage", None)
+        leakage = self.record.leakage
         return {
             "pipeline": dict(self.collector.counts),
             "redaction": self.collector.redactor.stats(),
-            "dedup": self.dedup_stats,
-            "leakage": None if self.leakage is None else {
+            "dedup": self.record.dedup,
+            "leakage": None if leakage is None else {
                 "splitter": self.dataset.splitter.name,
                 "definition": LEAKAGE_DEFINITION.format(threshold=LEAKAGE_THRESHOLD),
-                "near_duplicate_pairs": self.leakage,
+                "near_duplicate_pairs": leakage,
             },
             "describer_usage": converter.unstructure(usage) if usage is not None else None,
             "rejects": self.rejects.summary(),
@@ -197,7 +323,11 @@ class ColdStartTrainer:
         }
 
     async def generate_prompts(self) -> list[dict[str, Any]]:
-        """The train split as Claude Messages requests (shared system block with cache_control)."""
+        """The train split as Claude Messages requests (shared system block with cache_control).
+
+        The guide's method, kept in core because the guide names it here; it builds each record
+        with the guide's ``TrainingExample.to_training_format``. The ``anthropic-messages`` exporter
+        writes the full Claude format (tools, tool_use blocks) to files."""
         self._require_prepared()
         return [example.to_training_format(self.settings.prompt_layout) for example in self.dataset.splits["train"]]
 
@@ -206,20 +336,20 @@ class ColdStartTrainer:
 
         With too little data nothing is trained, and the run says why."""
         if self._insufficient():
-            self.training = TrainingRun(backend=self.backend.name, trained=False, reason=self.message)
-            return converter.unstructure(self.training)
+            self.record.training = TrainingRun(backend=self.backend.name, trained=False, reason=self.message)
+            return converter.unstructure(self.record.training)
         if epochs is not None:
             self.settings = attrs.evolve(self.settings, epochs=epochs)
-        workdir = self.output_dir / "model"
         progress = None
         if self.on_progress is not None:
             progress = lambda done, total: self.on_progress("train", done, total)  # noqa: E731
-        self.training = await self._stage(
+        splits = self.dataset.splits
+        self.record.training = await self._stage(
             "train",
-            self.backend.train(self.dataset.splits["train"], self.dataset.splits["val"], self.settings, workdir, progress),
+            self.backend.train(splits["train"], splits["val"], self.settings, self.output_dir / "model", progress),
             lambda run: {"trained": run.trained, "steps": run.total_steps},
         )
-        return converter.unstructure(self.training)
+        return converter.unstructure(self.record.training)
 
     async def evaluate_improvement(self) -> dict[str, Any]:
         """Base model and trained model on the same held-out test prompts, scored; the guide's keys."""
@@ -227,39 +357,44 @@ class ColdStartTrainer:
 
         if self._insufficient():
             return self._evaluation_or_not_measured()
-        self.evaluation = await self._stage(
+        self.record.evaluation = await self._stage(
             "evaluate",
             evaluate_improvement(
                 self.backend,
                 self.dataset.splits["test"],
                 prompt_layout=self.settings.prompt_layout,
-                readiness_threshold=self.readiness_threshold,
-                phase1_success_rates=self.phase1,
+                readiness_threshold=self.pipeline.trainer.readiness_threshold,
+                phase1_success_rates=self.record.phase1,
             ),
             lambda ev: {"status": ev["status"]},
         )
-        return self.evaluation
+        return self.record.evaluation
 
     async def export_training_report(self) -> Path:
         """Write ``training_report_YYYYMMDD_HHMMSS.json`` and the same report as a self-contained
         HTML page beside it (both atomically); return the JSON's path."""
+        self._started("report")
+        started = time.perf_counter()
         stamp = datetime.now(timezone.utc)
-        report = self.report(stamp)
         path = self.output_dir / f"training_report_{stamp:%Y%m%d_%H%M%S}.json"
+        report = self.report(stamp)
         atomic_json(path, report)
         write_html_report(report, path.with_suffix(".html"))
-        self.report_file = path
-        self.plugins.hook.deepeyes_run_finished(report=report)
+        self.record.report_file = path
+        self._finished("report", time.perf_counter() - started, {"file": str(path)})
+        self.pipeline.plugins.hook.deepeyes_run_finished(
+            event=RunFinished(self.run_info, str(self.status), report, str(path)), report=report
+        )
         return path
 
     async def run_full_pipeline(self, baseline_tracker: BaselineTracker | Iterable[SourceItem]) -> dict[str, Any]:
         """prepare -> train -> evaluate -> report, with the guide's result keys."""
         try:
             await self.prepare_training_data(baseline_tracker)
-            if self.status == "prepared":
+            if self.status is RunStatus.PREPARED:
                 await self.train_model()
                 await self.evaluate_improvement()
-                self.status = "completed"
+                self.record.status = RunStatus.COMPLETED
             await self.export_training_report()
         finally:
             self.rejects.close()
@@ -268,7 +403,7 @@ class ColdStartTrainer:
     # -- results -------------------------------------------------------------------------------
 
     def _insufficient(self) -> bool:
-        if self.status == "insufficient_data":
+        if self.status is RunStatus.INSUFFICIENT_DATA:
             return True
         self._require_prepared()
         return False
@@ -281,8 +416,8 @@ class ColdStartTrainer:
             )
 
     def _evaluation_or_not_measured(self) -> dict[str, Any]:
-        if self.evaluation is not None:
-            return self.evaluation
+        if self.record.evaluation is not None:
+            return self.record.evaluation
         reason = self.message or "evaluation did not run"
         return {
             "status": "not measured",
@@ -298,50 +433,52 @@ class ColdStartTrainer:
 
     def report(self, stamp: datetime | None = None) -> dict[str, Any]:
         stamp = stamp or datetime.now(timezone.utc)
-        training = converter.unstructure(self.training) if self.training else None
+        record = self.record
+        settings = converter.unstructure(self.settings)
         return {
             "generated_at": stamp.isoformat(),
-            "status": self.status,
-            "message": self.message,
-            "config": self.config
-            or {"settings": converter.unstructure(self.settings), "quality_threshold": self.quality_threshold,
-                "min_examples": self.min_examples},
-            "settings": converter.unstructure(self.settings),
+            "status": str(record.status),
+            "message": record.message,
+            "config": dict(self.pipeline.config)
+            or {"settings": settings, "quality_threshold": self.pipeline.collector.quality_threshold,
+                "min_examples": self.pipeline.trainer.min_examples},
+            "settings": settings,
             "backend": self.backend.name,
-            "dataset_stats": self.dataset_stats,
+            "dataset_stats": record.dataset_stats,
             "rejects": self.rejects.summary(),
-            "training": training,
+            "training": converter.unstructure(record.training) if record.training else None,
             "evaluation": self._evaluation_or_not_measured(),
-            "phase1_baseline": {"tool_success_rates": self.phase1},
-            "files": {key: str(path) for key, path in self.files.items()},
-            "timings_s": self.timings,
+            "phase1_baseline": {"tool_success_rates": record.phase1},
+            "files": {key: str(path) for key, path in record.files.items()},
+            "timings_s": record.timings,
             "versions": {
                 "deepeyes": _version("deepeyes"),
                 "python": platform.python_version(),
-                **(self.training.library_versions if self.training else {}),
+                **(record.training.library_versions if record.training else {}),
             },
         }
 
     def result(self) -> dict[str, Any]:
         """The guide's return value of run_deepeyesv2_sft."""
+        record = self.record
         return {
-            "status": self.status,
-            "message": self.message,
+            "status": str(record.status),
+            "message": record.message,
             "training_examples_count": len(self.dataset.training_examples) if self.dataset else 0,
             "splits": dict(self.dataset.split_sizes) if self.dataset else {},
-            "dataset_stats": self.dataset_stats,
-            "training": converter.unstructure(self.training) if self.training else None,
+            "dataset_stats": record.dataset_stats,
+            "training": converter.unstructure(record.training) if record.training else None,
             "evaluation": self._evaluation_or_not_measured(),
-            "report_file": str(self.report_file) if self.report_file else None,
-            "files": {key: str(path) for key, path in self.files.items()},
+            "report_file": str(record.report_file) if record.report_file else None,
+            "files": {key: str(path) for key, path in record.files.items()},
             "rejects_file": str(self.rejects.path),
         }
 
 
 async def run_deepeyesv2_sft(
     baseline_tracker: BaselineTracker | Iterable[SourceItem],
-    quality_threshold: float = 0.90,
-    output_dir: Path | str = Path("logs/deepeyesv2/sft"),
+    quality_threshold: float = COLLECTOR.quality_threshold,
+    output_dir: Path | str = DEFAULT_OUTPUT_DIR,
     **trainer_options: Any,
 ) -> dict[str, Any]:
     """Phase 2 in one call: ``ColdStartTrainer(...).run_full_pipeline(baseline_tracker)``."""

@@ -64,7 +64,7 @@ def test_balance_swaps_missing_tools_into_val_and_test(plugins):
     dataset = SFTDataset(examples + rare)
     splits = run(dataset.split_data())
     sizes = {k: len(v) for k, v in splits.items()}
-    report = run(dataset.balance_dataset())
+    report = dataset.balance_dataset()
     assert report["missing_tools"] == {"train": [], "val": [], "test": []}
     assert {k: len(v) for k, v in dataset.splits.items()} == sizes
 

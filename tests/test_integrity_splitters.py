@@ -151,7 +151,7 @@ def test_group_splitter_in_sfdataset_keeps_groups_after_balancing(manager, tmp_p
 
     async def run():
         await dataset.split_data()
-        return await dataset.balance_dataset()
+        return dataset.balance_dataset()
 
     report = asyncio.run(run())
     assert report["swaps"] == 0  # no balance step that could split a group

@@ -16,7 +16,8 @@ from deepeyes_core import EpochMetrics, TrainingRun
 from deepeyes_core.config import load_config
 from deepeyes_core.evaluation import evaluate_improvement
 from deepeyes_core.report_html import render_report
-from deepeyes_core.runner import build_trainer
+from deepeyes_core.pipeline import Pipeline
+from deepeyes_core.trainer import ColdStartTrainer, RunStatus
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,18 +45,19 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     by the trainer's own export_training_report."""
     out = tmp_path_factory.mktemp("run")
     config = load_config(QUICKSTART, ["backend.name=dry-run"])
-    trainer, items = build_trainer(config, QUICKSTART.parent, output_dir=out)
+    pipeline = Pipeline.from_config(config, QUICKSTART.parent, output_dir=out)
+    trainer, items = ColdStartTrainer.from_pipeline(pipeline), pipeline.items()
 
     async def prepare_and_report() -> Path:
         await trainer.prepare_training_data(items)
         test = trainer.dataset.splits["test"]
         backend = HalfRight({e.prompt("task"): e.completion() for e in test})
-        trainer.training = TrainingRun(backend="half-right", trained=True, total_steps=30, epochs=tuple(
+        trainer.record.training = TrainingRun(backend="half-right", trained=True, total_steps=30, epochs=tuple(
             EpochMetrics(epoch=i, train_loss=4.0 / i**2, val_loss=4.5 / i**2, train_token_accuracy=1 - 0.5 / i,
                          val_token_accuracy=1 - 0.6 / i) for i in range(1, 6)))
-        trainer.evaluation = await evaluate_improvement(backend, test, prompt_layout="task",
+        trainer.record.evaluation = await evaluate_improvement(backend, test, prompt_layout="task",
                                                         phase1_success_rates=trainer.phase1)
-        trainer.status = "completed"
+        trainer.record.status = RunStatus.COMPLETED
         return await trainer.export_training_report()
 
     return asyncio.run(prepare_and_report()).with_suffix(".html")

@@ -1,0 +1,116 @@
+"""A run's settings, each default written once, each value checked when it is made.
+
+The three tables of a config (``[collector]``, ``[dataset]``, ``[trainer]``) are these classes, and
+the guide's classes (:class:`~deepeyes_core.TrajectoryCollector`, :class:`~deepeyes_core.SFTDataset`,
+:class:`~deepeyes_core.ColdStartTrainer`) take their signatures' defaults from them. A value out of
+range is an :class:`InvalidSetting` (a ``ValueError``) naming the field, raised before any log is read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from .records import PROMPT_LAYOUTS
+
+#: The guide's default model id (``claude-3-5-haiku-20241022``) was retired on 2026-02-19; this is
+#: the Haiku of record.
+DEFAULT_MODEL_ID = "claude-haiku-4-5"
+
+
+class InvalidSetting(ValueError):
+    """A setting out of its range; the message names the field and what it accepts."""
+
+
+def _within(low: float, high: float):
+    def check(_: Any, attribute: attrs.Attribute, value: float) -> None:
+        if not low <= value <= high:
+            raise InvalidSetting(f"{attribute.name} must be within {low:g}..{high:g}, got {value!r}")
+
+    return check
+
+
+def _at_least(low: float):
+    def check(_: Any, attribute: attrs.Attribute, value: float) -> None:
+        if not value >= low:
+            raise InvalidSetting(f"{attribute.name} must be at least {low:g}, got {value!r}")
+
+    return check
+
+
+def _positive(_: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise InvalidSetting(f"{attribute.name} must be greater than 0, got {value!r}")
+
+
+def _one_of(choices: tuple[str, ...]):
+    def check(_: Any, attribute: attrs.Attribute, value: str) -> None:
+        if value not in choices:
+            raise InvalidSetting(f"{attribute.name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+    return check
+
+
+@attrs.frozen(slots=True)
+class CollectorSettings:
+    """``[collector]``: which trajectories become examples."""
+
+    #: Keep trajectories whose calls succeeded at least this often (the guide's 90 %).
+    quality_threshold: float = attrs.field(default=0.90, validator=_within(0.0, 1.0))
+    min_trajectory_length: int = attrs.field(default=1, validator=_at_least(1))
+    max_trajectory_length: int = attrs.field(default=5, validator=_at_least(1))
+    #: Calls of one agent without a session id more than this far apart start a new trajectory.
+    session_gap_seconds: float = attrs.field(default=300.0, validator=_positive)
+    #: A session that received no call for this long (in log time) is closed.
+    session_timeout_seconds: float = attrs.field(default=3600.0, validator=_positive)
+    #: Trajectories handed to the describer at once (a describer may ask for more).
+    describe_batch_size: int = attrs.field(default=512, validator=_at_least(1))
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_trajectory_length > self.max_trajectory_length:
+            raise InvalidSetting(
+                f"min_trajectory_length ({self.min_trajectory_length}) must not exceed "
+                f"max_trajectory_length ({self.max_trajectory_length})"
+            )
+
+
+@attrs.frozen(slots=True)
+class DatasetSettings:
+    """``[dataset]``: how examples are split and what the prompt shows."""
+
+    train_ratio: float = attrs.field(default=0.70, validator=_within(0.0, 1.0))
+    val_ratio: float = attrs.field(default=0.15, validator=_within(0.0, 1.0))
+    test_ratio: float = attrs.field(default=0.15, validator=_within(0.0, 1.0))
+    random_seed: int = 42
+    #: ``catalogue``: task and tool catalogue; ``task``: task only; ``guide``: repeats the answer.
+    prompt_layout: str = attrs.field(default="catalogue", validator=_one_of(PROMPT_LAYOUTS))
+
+    def __attrs_post_init__(self) -> None:
+        total = self.train_ratio + self.val_ratio + self.test_ratio
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise InvalidSetting(
+                f"train_ratio + val_ratio + test_ratio must sum to 1, got "
+                f"{self.train_ratio} + {self.val_ratio} + {self.test_ratio} = {total:g}"
+            )
+
+
+@attrs.frozen(slots=True)
+class TrainerSettings:
+    """``[trainer]``: what the backend is asked to train, and when a run is ready for RL."""
+
+    model_id: str = DEFAULT_MODEL_ID
+    epochs: int = attrs.field(default=3, validator=_at_least(1))
+    learning_rate: float = attrs.field(default=0.001, validator=_positive)
+    batch_size: int = attrs.field(default=8, validator=_at_least(1))
+    #: Fewer examples than this: nothing is split, trained or evaluated (status insufficient_data).
+    min_examples: int = attrs.field(default=100, validator=_at_least(0))
+    #: The trained model's exact-sequence accuracy needed for ``readiness_for_rl``.
+    readiness_threshold: float = attrs.field(default=0.85, validator=_within(0.0, 1.0))
+
+
+#: The defaults, as instances: ``quality_threshold: float = COLLECTOR.quality_threshold``.
+COLLECTOR = CollectorSettings()
+DATASET = DatasetSettings()
+TRAINER = TrainerSettings()
