@@ -77,6 +77,7 @@ from .config import RunConfig, load_config
 from .pipeline import DEFAULT_COMPONENTS, Pipeline
 from .plugins import PluginManager, contract_problems, get_plugin_manager, reset_plugin_manager
 from .records import (
+    DEFAULT_PROMPT_LAYOUT,
     DIFFICULTIES,
     PROMPT_LAYOUTS,
     SPLITS,
@@ -96,6 +97,7 @@ from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, Inva
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
+    "DEFAULT_PROMPT_LAYOUT",
     "arguments_match",
     "atomic_json",
     "atomic_jsonl",

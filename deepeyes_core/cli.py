@@ -95,19 +95,32 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     manager = get_plugin_manager()
     infos = manager.describe()
+    providers = {info.plugin for info in infos}
+    others = [p for p in manager.plugins() if p.name not in providers]
     if args.json:
         rows = [
             {"kind": i.kind, "name": i.name, "distribution": i.distribution.name,
              "version": i.distribution.version, "summary": i.summary, "options": i.option_defaults()}
             for i in infos
         ]
+        rows += [
+            {"kind": "plugin", "name": p.name, "distribution": p.distribution.name,
+             "version": p.distribution.version, "hooks": list(p.hooks)}
+            for p in others
+        ]
         print(json.dumps(rows, indent=2, default=str))
         return 0
+    wide = Console(width=max(Console().width, 160))
     table = Table("kind", "name", "from", "options (defaults)", "what it does")
     for info in infos:
         options = ", ".join(f"{k}={v!r}" for k, v in info.option_defaults().items()) or "-"
         table.add_row(info.kind, info.name, str(info.distribution), options, info.summary)
-    Console(width=max(Console().width, 160)).print(table)
+    wide.print(table)
+    if others:
+        hooks = Table("plugin", "from", "hooks (run events, tools, redactor)", title="plugins without components")
+        for plugin in others:
+            hooks.add_row(plugin.name, str(plugin.distribution), ", ".join(plugin.hooks) or "-")
+        wide.print(hooks)
     for failure in manager.failures:
         console.print(f"[red]failed to load[/red] {failure.entry_point} from {failure.distribution}: {failure.error}")
     return 0

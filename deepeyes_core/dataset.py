@@ -13,7 +13,7 @@ import orjson
 from .components import Exporter, RecordExporter, SplitRatios, Splitter
 from .errors import DatasetError
 from .io import atomic_write
-from .pipeline import DEFAULT_OUTPUT_DIR, default_component
+from .pipeline import DEFAULT_COMPONENTS, DEFAULT_OUTPUT_DIR, default_component
 from .records import DIFFICULTIES, SPLITS, TrainingExample
 from .settings import DATASET, DatasetSettings, InvalidSetting
 
@@ -91,7 +91,7 @@ def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict
 
 
 #: The exporter that writes the guide's record; its files are keyed by split alone.
-GUIDE_EXPORTER = "jsonl"
+GUIDE_EXPORTER = DEFAULT_COMPONENTS["exporter"]
 
 
 class SFTDataset:

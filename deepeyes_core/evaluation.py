@@ -13,6 +13,7 @@ import attrs
 from .components import TrainingBackend
 from .errors import LeakError
 from .records import DIFFICULTIES, ToolCall, TrainingExample
+from .settings import DATASET, TRAINER
 
 _DECODER = json.JSONDecoder()
 #: A line that may hold a call: optional "1." / "1)" / "-" marker, then ``name(``.
@@ -213,8 +214,8 @@ async def evaluate_improvement(
     backend: TrainingBackend,
     test: Sequence[TrainingExample],
     *,
-    prompt_layout: str = "catalogue",
-    readiness_threshold: float = 0.85,
+    prompt_layout: str = DATASET.prompt_layout,
+    readiness_threshold: float = TRAINER.readiness_threshold,
     phase1_success_rates: Mapping[str, float] | None = None,
     options: MatchOptions = MatchOptions(),
 ) -> dict[str, Any]:

@@ -160,6 +160,8 @@ class Rejection:
 
 
 PROMPT_LAYOUTS = ("catalogue", "task", "guide")
+#: The prompt layout a run uses unless ``[dataset] prompt_layout`` says otherwise.
+DEFAULT_PROMPT_LAYOUT = PROMPT_LAYOUTS[0]
 
 _INSTRUCTION = "Based on the task description and available tools, generate the correct tool invocation sequence."
 _GUIDE_INSTRUCTION = (
@@ -273,7 +275,7 @@ class TrainingExample:
             errors.append(f"difficulty {self.difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
         return errors
 
-    def prompt(self, layout: str = "catalogue") -> str:
+    def prompt(self, layout: str = DEFAULT_PROMPT_LAYOUT) -> str:
         """The model's input. ``catalogue`` (default): task and tools; ``task``: task only;
         ``guide``: the guide's layout, which repeats the answer (kept for compatibility only)."""
         if layout == "guide":
@@ -312,7 +314,7 @@ class TrainingExample:
             "provenance": [str(loc) for loc in self.locations],
         }
 
-    def to_dict(self, layout: str = "catalogue") -> dict[str, Any]:
+    def to_dict(self, layout: str = DEFAULT_PROMPT_LAYOUT) -> dict[str, Any]:
         """The guide's JSONL record: task_id, prompt, completion, metadata."""
         return {
             "task_id": self.task_id,
@@ -321,7 +323,7 @@ class TrainingExample:
             "metadata": self.metadata(),
         }
 
-    def to_training_format(self, layout: str = "catalogue") -> dict[str, Any]:
+    def to_training_format(self, layout: str = DEFAULT_PROMPT_LAYOUT) -> dict[str, Any]:
         """A Claude Messages request body: the shared system block carries a ``cache_control``
         hint so every request after the first reads it from the prompt cache."""
         return {

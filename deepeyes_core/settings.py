@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .records import PROMPT_LAYOUTS
+from .records import DEFAULT_PROMPT_LAYOUT, PROMPT_LAYOUTS
 
 #: The guide's default model id (``claude-3-5-haiku-20241022``) was retired on 2026-02-19; this is
 #: the Haiku of record.
@@ -85,7 +85,7 @@ class DatasetSettings:
     test_ratio: float = attrs.field(default=0.15, validator=_within(0.0, 1.0))
     random_seed: int = 42
     #: ``catalogue``: task and tool catalogue; ``task``: task only; ``guide``: repeats the answer.
-    prompt_layout: str = attrs.field(default="catalogue", validator=_one_of(PROMPT_LAYOUTS))
+    prompt_layout: str = attrs.field(default=DEFAULT_PROMPT_LAYOUT, validator=_one_of(PROMPT_LAYOUTS))
 
     def __attrs_post_init__(self) -> None:
         total = self.train_ratio + self.val_ratio + self.test_ratio

@@ -52,6 +52,7 @@ import attrs
 from deepeyes_core import (
     SYSTEM_PROMPT,
     ConfigError,
+    DEFAULT_PROMPT_LAYOUT,
     DeepeyesError,
     EpochMetrics,
     ToolCall,
@@ -62,6 +63,7 @@ from deepeyes_core import (
     atomic_json,
     converter,
     hookimpl,
+    score_model,
 )
 
 from .cache import DiskCache, content_key, default_cache_dir
@@ -90,14 +92,6 @@ _TOOL_INSTRUCTIONS = (
     "argument values exactly from the task, and write no text."
 )
 _API_NAME = re.compile(r"[^a-zA-Z0-9_-]")
-
-
-def _score_model():
-    try:
-        from deepeyes_core import score_model
-    except ImportError:  # until deepeyes_core exports it
-        from deepeyes_core.evaluation import score_model
-    return score_model
 
 
 def _catalogue(examples: Sequence[TrainingExample]) -> tuple[ToolSpec, ...]:
@@ -159,7 +153,7 @@ class AnthropicBackend:
         self.demonstrations: list[TrainingExample] = []
         self.trained = False
         #: The prompt layout the demonstrations are shown in: the one they were chosen with.
-        self._layout = "catalogue"
+        self._layout = DEFAULT_PROMPT_LAYOUT
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, tool_format={self.options.tool_format!r})"
@@ -282,7 +276,7 @@ class AnthropicBackend:
         self, chosen: list[TrainingExample], extra: list[TrainingExample], val: Sequence[TrainingExample], layout: str
     ) -> float:
         answers = await self._answer_all(self._system(chosen, extra, layout), [e.prompt(layout) for e in val])
-        return _score_model()(val, answers)["exact_sequence_accuracy"]
+        return score_model(val, answers)["exact_sequence_accuracy"]
 
     def _artifact(
         self, settings: TrainingSettings, coverage: float | None, rounds: list[dict[str, Any]], scored: int

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepeyes_core import ConfigError, DeepeyesError
 
@@ -21,9 +21,7 @@ from .client import (
     scrub,
 )
 from .prompt import PROMPT_VERSION
-
-if TYPE_CHECKING:
-    from .describer import _Unit
+from .units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ class BatchMode:
     def _save_ledger(self, batches: list[dict[str, Any]]) -> None:
         write_atomically(self._ledger_path, json.dumps({"batches": batches}, indent=1).encode())
 
-    async def _resume_batches(self, client: Any, units: dict[str, _Unit]) -> None:
+    async def _resume_batches(self, client: Any, units: dict[str, Unit]) -> None:
         """Poll and collect the in-flight batches (saved by an earlier, interrupted run) that hold
         requests this call needs."""
         for saved in self._ledger():
@@ -65,7 +63,7 @@ class BatchMode:
             await self._collect_batch(client, saved, units)
 
     async def _batch_round(
-        self, client: Any, system: list[dict[str, Any]], todo: list[_Unit], units: dict[str, _Unit]
+        self, client: Any, system: list[dict[str, Any]], todo: list[Unit], units: dict[str, Unit]
     ) -> None:
         """Submit every request still needed (in batches of at most 100,000 requests / ~200 MB),
         then poll and collect them all concurrently."""
@@ -112,7 +110,7 @@ class BatchMode:
             raise errors.exceptions[0] from None
 
     async def _submit(
-        self, client: Any, requests: list[dict[str, Any]], index: dict[str, list[Any]], units: dict[str, _Unit]
+        self, client: Any, requests: list[dict[str, Any]], index: dict[str, list[Any]], units: dict[str, Unit]
     ) -> dict[str, Any] | None:
         """Create one batch and save its id before anything else; None when it was not created."""
         anthropic = import_anthropic("task describer 'anthropic'")
@@ -139,7 +137,7 @@ class BatchMode:
         if self.on_batch_progress is not None:
             self.on_batch_progress(event, details)
 
-    async def _collect_batch(self, client: Any, saved: dict[str, Any], units: dict[str, _Unit]) -> None:
+    async def _collect_batch(self, client: Any, saved: dict[str, Any], units: dict[str, Unit]) -> None:
         anthropic = import_anthropic("task describer 'anthropic'")
         batch_id = saved["id"]
         deadline = None if self.options.batch_max_wait_s is None else time.monotonic() + self.options.batch_max_wait_s
@@ -230,7 +228,7 @@ class BatchMode:
         self._forget(batch_id)
         self._progress("ended", {"batch_id": batch_id, "results": len(seen)})
 
-    def _resubmit(self, unit: _Unit, why: str) -> None:
+    def _resubmit(self, unit: Unit, why: str) -> None:
         unit.resubmits += 1
         if unit.resubmits > self.options.batch_max_resubmits:
             unit.outcome, unit.detail = "error", f"{why} (after {unit.resubmits - 1} resubmissions)"

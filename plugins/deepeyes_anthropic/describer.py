@@ -87,6 +87,7 @@ from deepeyes_core import (
 )
 
 from .batches import BATCH_MAX_REQUESTS, BatchMode
+from .units import Unit
 from .cache import DiskCache, content_key, default_cache_dir
 from .client import (
     DEFAULT_MODEL,
@@ -112,23 +113,6 @@ log = logging.getLogger(__name__)
 
 _CHARS_PER_TOKEN = 3.0
 _CACHE_CONTROL = {"type": "ephemeral"}
-
-
-@attrs.define(eq=False)
-class _Unit:
-    """One distinct request (trajectories with identical content share it)."""
-
-    key: str
-    trajectory: Trajectory
-    user_text: str
-    indices: list[int]
-    answers: dict[str, dict[str, Any]] = attrs.field(factory=dict)
-    problems: list[str] = attrs.field(factory=list)
-    #: Final: "text", "invalid", "budget", "error"; None while calls are still needed.
-    outcome: str | None = None
-    text: str = ""
-    detail: str = ""
-    resubmits: int = 0
 
 
 _MODES = ("auto", "interactive", "batch")
@@ -210,13 +194,13 @@ class AnthropicDescriber(BatchMode):
             {"type": "text", "text": INSTRUCTIONS},
             {"type": "text", "text": catalogue_text(infer_catalogue(trajectories)), "cache_control": _CACHE_CONTROL},
         ]
-        units: dict[str, _Unit] = {}
+        units: dict[str, Unit] = {}
         for i, trajectory in enumerate(trajectories):
             user_text = render_trajectory(trajectory, opts.max_result_chars)
             key = content_key(PROMPT_VERSION, opts.model, opts.max_tokens, INSTRUCTIONS, user_text)
             unit = units.get(key)
             if unit is None:
-                unit = units[key] = _Unit(key, trajectory, user_text, [])
+                unit = units[key] = Unit(key, trajectory, user_text, [])
                 entry = self.cache.get(key)
                 if entry and isinstance(entry.get("answers"), dict):
                     unit.answers = entry["answers"]
@@ -260,7 +244,7 @@ class AnthropicDescriber(BatchMode):
 
     # -- state of one request --------------------------------------------------------------------------
 
-    def _settle(self, unit: _Unit) -> None:
+    def _settle(self, unit: Unit) -> None:
         """Validate the answers known so far; decide the outcome, or leave it open for another call."""
         unit.problems = []
         for attempt in range(1 + self.options.validation_retries):
@@ -277,17 +261,17 @@ class AnthropicDescriber(BatchMode):
         unit.outcome = "invalid"
         unit.detail = "; ".join(f"attempt {i + 1}: {p}" for i, p in enumerate(unit.problems))
 
-    def _next_attempt(self, unit: _Unit) -> int:
+    def _next_attempt(self, unit: Unit) -> int:
         return len(unit.problems)
 
-    def _store(self, unit: _Unit, attempt: int, text: str, mode: str, stop_reason: str | None) -> None:
+    def _store(self, unit: Unit, attempt: int, text: str, mode: str, stop_reason: str | None) -> None:
         unit.answers[str(attempt)] = {"text": text, "mode": mode, "stop_reason": stop_reason}
         self.cache.put(unit.key, {"version": PROMPT_VERSION, "model": self.options.model, "answers": unit.answers})
         if attempt:
             self.usage.validation_retries += 1
         self._settle(unit)
 
-    def _params(self, unit: _Unit, system: list[dict[str, Any]]) -> dict[str, Any]:
+    def _params(self, unit: Unit, system: list[dict[str, Any]]) -> dict[str, Any]:
         messages: list[dict[str, Any]] = [{"role": "user", "content": unit.user_text}]
         for attempt, problem in enumerate(unit.problems):
             previous = unit.answers[str(attempt)].get("text", "").strip() or "(no answer)"
@@ -310,7 +294,7 @@ class AnthropicDescriber(BatchMode):
 
     # -- budget ------------------------------------------------------------------------------------------
 
-    def _reserve(self, unit: _Unit, system: list[dict[str, Any]]) -> tuple[dict[str, Any], int, int] | None:
+    def _reserve(self, unit: Unit, system: list[dict[str, Any]]) -> tuple[dict[str, Any], int, int] | None:
         """The unit's next request, its estimated input tokens (reserved against the budget) and
         its attempt number; None, with the unit marked ``budget``, when the budget cannot take it."""
         params = self._params(unit, system)
@@ -370,10 +354,10 @@ class AnthropicDescriber(BatchMode):
 
     # -- interactive ---------------------------------------------------------------------------------------
 
-    async def _interactive_round(self, client: Any, system: list[dict[str, Any]], todo: list[_Unit]) -> None:
+    async def _interactive_round(self, client: Any, system: list[dict[str, Any]], todo: list[Unit]) -> None:
         anthropic = import_anthropic("task describer 'anthropic'")
 
-        async def worker(queue: Iterator[_Unit]) -> None:
+        async def worker(queue: Iterator[Unit]) -> None:
             for unit in queue:
                 call = self._reserve(unit, system)
                 if call is None:
@@ -412,7 +396,7 @@ class AnthropicDescriber(BatchMode):
 
     # -- answers -----------------------------------------------------------------------------------------
 
-    async def _answers(self, trajectories: Sequence[Trajectory], units: dict[str, _Unit]) -> list[str | Rejection]:
+    async def _answers(self, trajectories: Sequence[Trajectory], units: dict[str, Unit]) -> list[str | Rejection]:
         answers: list[str | Rejection | None] = [None] * len(trajectories)
         fallback: list[int] = []
         reasons = {

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from deepeyes_core import EpochMetrics
+from deepeyes_core import EpochMetrics, TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,23 @@ LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "
 GENERATION_ONLY = ("max_new_tokens", "generation_batch_size")
 
 
+_RUN = attrs.fields(TrainingSettings)
+
+
 @attrs.frozen
 class TrlSettings:
     """How to train and generate. ``model`` is ``"tiny"`` or a local path / hub id of a causal LM."""
 
     model: str = "tiny"
     method: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
-    epochs: int = 3
-    learning_rate: float = 1e-3  # the tiny recipe wants a high LR; for real models use e.g. 2e-4
-    batch_size: int = 8
+    # A run's [trainer] settings replace these four (see TrlBackend); the defaults are the run's.
+    epochs: int = _RUN.epochs.default
+    learning_rate: float = _RUN.learning_rate.default  # the tiny recipe wants a high LR; real models e.g. 2e-4
+    batch_size: int = _RUN.batch_size.default
     gradient_accumulation_steps: int = 1
     max_length: int = 512
     max_steps: int = -1  # > 0 caps the optimizer steps
-    seed: int = 42
+    seed: int = _RUN.seed.default
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
