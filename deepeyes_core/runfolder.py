@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import secrets
@@ -82,7 +81,9 @@ JOURNAL = ".commit.json"
 #: Written in place by the training backend, never staged, not hashed; kept across runs.
 IN_PLACE = ("model",)
 #: Names of files a run writes at the top of its folder; one the manifest does not list is a mixture.
-KNOWN_OUTPUTS = ("sft_*.jsonl", "dataset_stats.json", "rejects.jsonl", "training_report_*.json", "training_report_*.html")
+KNOWN_OUTPUTS = (
+    "sft_*.jsonl", "dataset_stats.json", "rejects.jsonl", "training_report_*.json", "training_report_*.html",
+)
 MANIFEST_FORMAT = 1
 
 
@@ -199,6 +200,8 @@ class RunFolder:
         return self
 
     def _lock(self) -> None:
+        import fcntl  # POSIX; imported here so that readers (verify_run_folder) work anywhere
+
         fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -213,14 +216,17 @@ class RunFolder:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            self._unlock()
+            raise
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
 
     def recover(self) -> None:

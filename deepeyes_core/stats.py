@@ -143,7 +143,8 @@ def _run_tables(stats: dict[str, Any]) -> list[Table]:
     if dedup:
         _row(summary, "duplicates dropped", ", ".join(f"{k} {v}" for k, v in dedup.items()))
     if redaction := stats.get("redaction"):
-        _row(summary, "trajectories redacted", f"{redaction.get('trajectories_redacted', 0)} of {redaction.get('trajectories_seen', 0)}")
+        redacted, seen = redaction.get("trajectories_redacted", 0), redaction.get("trajectories_seen", 0)
+        _row(summary, "trajectories redacted", f"{redacted} of {seen}")
     if leakage := stats.get("leakage"):
         pairs = leakage.get("near_duplicate_pairs") or {}
         _row(summary, "near-duplicates across splits", ", ".join(f"{k} {v}" for k, v in pairs.items()) or "-")
