@@ -266,7 +266,8 @@ class RunFolder:
                 FileEntry(p.relative_to(self.staging).as_posix(), p.stat().st_size, sha256_of(p))
                 for p in _files_under(self.staging)
             )
-            in_place = tuple(name for name in IN_PLACE if (self.path / name).exists())
+            staged = {entry.path.split("/", 1)[0] for entry in files}
+            in_place = tuple(name for name in IN_PLACE if name not in staged and (self.path / name).exists())
             manifest = Manifest(self.run_id, self.started_at, _now(), files, in_place)
             stale = sorted(self._previous_names() - manifest.top_level() - set(IN_PLACE))
             atomic_json(self.staging / JOURNAL, {"manifest": manifest, "stale": stale})
@@ -299,6 +300,8 @@ class RunFolder:
                     continue
                 if target.is_dir() and not target.is_symlink():
                     shutil.rmtree(target)
+                elif source.is_dir() and os.path.lexists(target):
+                    target.unlink()
                 os.replace(source, target)
             for name in stale:
                 _remove(self.path / name)
