@@ -50,6 +50,15 @@ Wiring into a run (the trainer writes under ``folder.staging``; the backend unde
 An OSError or :class:`OutputError` raised inside the ``with`` block about a staged file is
 re-raised as ``OutputError("output_dir /x: no space left on device while writing sft_val.jsonl")``.
 
+Choices: the folder holds the last committed run and nothing else of the runs before it (an
+older ``training_report_*`` or export folder goes); a run with too little data commits too (its
+stats, rejects and report say why), so its folder never shows an older run's splits beside its
+report. ``model/`` is not hashed (gigabytes, rewritten in place by checkpoints a rerun resumes
+from) and is the one thing that can be newer than the manifest. Readers take no lock: the manifest
+is removed first and written last, so a reader sees the previous run whole, or no manifest, or
+(mid-commit) a file that differs from the manifest, which verification reports. Hashing costs a
+read of every file at commit and at verification (``hashes=False`` checks sizes only).
+
 Locking uses ``fcntl.flock``: POSIX only, and advisory (on NFS it depends on the server).
 """
 
