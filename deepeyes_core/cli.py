@@ -1,4 +1,19 @@
-"""``deepeyes``: the command line, a thin layer over the Python runner."""
+"""``deepeyes``: the command line, a thin layer over the Python runner.
+
+Exit codes (``deepeyes run --help`` shows them too):
+
+- 0: done (``run``: the pipeline completed, or prepared the data where nothing is trained)
+- 1: the run failed (its result's status is ``failed``)
+- 2: an error in the config, an input or the output folder (a folder in use by another run, a
+  path that is a file, no permission, a full disk), or in the command line; one line on stderr
+  naming the file and what is wrong, never a traceback
+- 3: no training data: fewer examples than ``trainer.min_examples`` (none at all, for an empty
+  log); nothing was split, exported or trained, the message says why
+- 130: interrupted (Ctrl-C)
+
+Everything printed from user data or hints (paths, messages, names) is printed without rich
+markup, so ``logs[prod].jsonl`` and ``pip install 'deepeyes[trl]'`` print as they are.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,14 +33,31 @@ from .errors import DeepeyesError
 
 console = Console(stderr=True)
 
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_NO_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+RUN_EPILOG = """\
+exit codes:
+  0    done
+  1    the run failed
+  2    an error in the config, an input or the output folder (in use by another run, a file,
+       not writable, full disk) or in the command line: one line on stderr says what and where
+  3    no training data: fewer examples than trainer.min_examples, nothing exported or trained
+
+The output folder holds one run at a time: the run writes into a staging folder inside it and
+swaps it in whole, then writes manifest.json; `deepeyes stats FOLDER` checks it.
+"""
+
 EPILOG = """\
 examples:
   deepeyes run examples/quickstart.toml          run the whole pipeline a config describes
   deepeyes run cfg.toml --output-dir out/        ... writing somewhere else
   deepeyes run cfg.toml --set backend.name=dry-run   ... changing a config value (data only, no training)
   deepeyes plugins                               list every component you can name in a config
-  deepeyes stats examples/logs/invocations.jsonl statistics of a stored log
-  deepeyes stats runs/quickstart                 statistics of an exported dataset
+  deepeyes stats examples/logs/invocations.jsonl statistics of a stored log, as tables
+  deepeyes stats runs/quickstart                 a run folder, checked against its manifest: per
+                                                 split counts, success, lengths, tools, difficulty;
+                                                 pipeline counts and rejects per reason
+  deepeyes stats runs/quickstart --json          ... as JSON
   deepeyes baseline --output-dir logs/phase1     Phase 1: invoke the available tools and log it
 
 A config names one component per table ([describer] name = "template") and gives its options
@@ -63,17 +96,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Progress(*columns, console=console, disable=args.no_progress, transient=True) as progress:
         result = asyncio.run(run(Path(args.config), output_dir=args.output_dir, progress=_Bars(progress),
                                  overrides=args.set))
+    code = _exit_code(result)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
-        return 0 if result["status"] != "failed" else 1
+        return code
     ev = result["evaluation"]
     table = Table(title=f"deepeyes run: {result['status']}", show_header=False)
     table.add_row("training examples", str(result["training_examples_count"]))
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
     stats = result.get("dataset_stats") or {}
-    table.add_row("rejected", str(stats.get("rejects", {}).get("records_by_reason", {})))
+    table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))
     training = result.get("training") or {}
-    table.add_row("trained", "yes" if training.get("trained") else f"no: {training.get('reason', '')}")
+    table.add_row("trained", "yes" if training.get("trained") else escape(f"no: {training.get('reason', '')}"))
     table.add_row("base model (exact sequence)", _fmt(ev.get("baseline_success_rate"), pct=True))
     table.add_row("trained model (exact sequence)", _fmt(ev.get("post_training_success_rate"), pct=True))
     table.add_row("improvement", _fmt(ev.get("improvement_pct")))
@@ -81,13 +115,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         before, after = (ev.get("base") or {}).get(key), (ev.get("trained") or {}).get(key)
         if before is not None and after is not None:
             table.add_row(f"{label} (base -> trained)", f"{before:.1%} -> {after:.1%}")
-    table.add_row("ready for RL", f"{ev.get('readiness_for_rl')} ({ev.get('readiness_reason', '')})")
-    table.add_row("report", str(result["report_file"]))
-    table.add_row("rejects", result["rejects_file"])
+    table.add_row("ready for RL", escape(f"{ev.get('readiness_for_rl')} ({ev.get('readiness_reason', '')})"))
+    table.add_row("report", escape(str(result["report_file"])))
+    table.add_row("rejects", escape(str(result["rejects_file"])))
     Console().print(table)
     if result["message"]:
-        console.print(f"[yellow]{result['message']}[/yellow]")
-    return 0
+        console.print(f"[yellow]{escape(result['message'])}[/yellow]")
+    if code == EXIT_NO_DATA:
+        console.print(f"[bold red]no training data[/bold red] (exit code {EXIT_NO_DATA})")
+    return code
+
+
+def _exit_code(result: dict[str, Any]) -> int:
+    if result["status"] == "failed":
+        return EXIT_FAILED
+    if result["status"] == "insufficient_data" or not result.get("training_examples_count"):
+        return EXIT_NO_DATA
+    return EXIT_OK
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -114,23 +158,31 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     table = Table("kind", "name", "from", "options (defaults)", "what it does")
     for info in infos:
         options = ", ".join(f"{k}={v!r}" for k, v in info.option_defaults().items()) or "-"
-        table.add_row(info.kind, info.name, str(info.distribution), options, info.summary)
+        table.add_row(*map(escape, (info.kind, info.name, str(info.distribution), options, info.summary)))
     wide.print(table)
     if others:
         hooks = Table("plugin", "from", "hooks (run events, tools, redactor)", title="plugins without components")
         for plugin in others:
-            hooks.add_row(plugin.name, str(plugin.distribution), ", ".join(plugin.hooks) or "-")
+            hooks.add_row(*map(escape, (plugin.name, str(plugin.distribution), ", ".join(plugin.hooks) or "-")))
         wide.print(hooks)
     for failure in manager.failures:
-        console.print(f"[red]failed to load[/red] {failure.entry_point} from {failure.distribution}: {failure.error}")
+        console.print(f"[red]failed to load[/red] {escape(f'{failure.entry_point} from {failure.distribution}: {failure.error}')}")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .stats import statistics_of
+    from .stats import statistics_of, statistics_tables
 
-    print(json.dumps(statistics_of(Path(args.path)), indent=2, default=str))
-    return 0
+    stats = statistics_of(Path(args.path), verify=not args.no_verify)
+    if args.json:
+        print(json.dumps(stats, indent=2, default=str))
+        return EXIT_OK
+    out = Console()
+    for table in statistics_tables(stats):
+        out.print(table)
+    for line in stats.get("unreadable_lines", [])[:10]:
+        console.print(f"[yellow]unreadable:[/yellow] {escape(line)}")
+    return EXIT_OK
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
@@ -158,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the whole pipeline from a TOML config",
-                         description="Read logs, build examples, split, export, train, evaluate, report.")
+                         description="Read logs, build examples, split, export, train, evaluate, report.",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("config", help="TOML config (see examples/quickstart.toml)")
     run.add_argument("--output-dir", type=Path, help="write here instead of the config's output_dir")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -174,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="statistics of a stored log, an exported split, or a run folder")
     stats.add_argument("path", help="invocation log (.jsonl), sft_*.jsonl file, or a run's output folder")
+    stats.add_argument("--json", action="store_true", help="print the statistics as JSON, not as tables")
+    stats.add_argument("--no-verify", action="store_true",
+                       help="read a run folder without checking it against its manifest.json "
+                            "(a folder written by an older version has none)")
     stats.set_defaults(func=cmd_stats)
 
     baseline = sub.add_parser("baseline", help="Phase 1: invoke the available tools and log every call")
@@ -189,11 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except DeepeyesError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}")
-        return 2
+        _error(str(exc))
+        return EXIT_ERROR
+    except OSError as exc:  # a file we did not foresee: one line, path and what the system said
+        where = exc.filename if exc.filename is not None else ""
+        other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        _error(f"{where}{other}: {exc.strerror or exc}" if where else str(exc.strerror or exc))
+        return EXIT_ERROR
     except KeyboardInterrupt:
         console.print("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _error(message: str) -> None:
+    console.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True)
 
 
 if __name__ == "__main__":

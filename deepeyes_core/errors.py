@@ -55,3 +55,24 @@ class DatasetError(DeepeyesError):
 
 class LeakError(DeepeyesError):
     """An evaluation prompt contains its own answer."""
+
+
+class OutputError(DeepeyesError):
+    """An output file or folder cannot be written. The message names the path and what is wrong
+    (``output_dir /x: is a file``, ``... no space left on device while writing sft_val.jsonl``).
+
+    ``path`` is the file or folder concerned; ``reason`` the bare problem (``permission denied``).
+    """
+
+    def __init__(self, message: str, path: object = None, reason: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+class RunFolderBusy(OutputError):
+    """Another run holds the output folder's lock."""
+
+
+class RunFolderInvalid(InputError):
+    """A run folder does not hold one finished run: no manifest, or files that differ from it."""

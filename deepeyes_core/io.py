@@ -4,6 +4,7 @@ record for a source), and the rejects log."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -14,28 +15,71 @@ from typing import IO, Any, TypeVar
 
 import orjson
 
-from .errors import InputError, RecordRejected
+from .errors import InputError, OutputError, RecordRejected
 from .records import Location, Rejection, converter
 
 _T = TypeVar("_T")
 
 
+#: What an OSError's errno means for a file being written, said for a user.
+_PROBLEMS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "not writable (permission denied)",
+    errno.EPERM: "not writable (operation not permitted)",
+    errno.EROFS: "not writable (read-only file system)",
+    errno.EEXIST: "is a file, not a folder",
+    errno.ENOTDIR: "is a file, not a folder",
+    errno.EISDIR: "is a folder, not a file",
+}
+
+
+def os_problem(exc: OSError) -> str:
+    """What went wrong, in a few words: ``no space left on device``, ``not writable (permission
+    denied)``, else the system's message."""
+    return _PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc))
+
+
+def write_error(exc: OSError, path: Path) -> OutputError:
+    """The OutputError of an OSError met while writing ``path``: one line naming the file."""
+    problem = os_problem(exc)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and exc.filename and Path(exc.filename) != path:
+        problem = f"{exc.filename} {problem}"
+    return OutputError(f"cannot write {path}: {problem}", path=path, reason=problem)
+
+
+def _ours(exc: OSError, *names: object) -> bool:
+    """Whether an OSError raised inside a write is about the file being written (a write, flush or
+    fsync names no file), not about some other file the caller opened meanwhile."""
+    return exc.filename is None or str(exc.filename) in {str(n) for n in names}
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success, so a crash
-    never leaves a half-written file that looks whole."""
+    never leaves a half-written file that looks whole.
+
+    An OSError while creating, writing or renaming the file (a full disk, no permission, a parent
+    that is a file) becomes an :class:`OutputError` naming ``path``; the temporary file is removed.
+    OSErrors about other files, raised by the caller's code inside the block, pass unchanged.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(exc, path) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and _ours(exc, tmp, path):
+            raise write_error(exc, path) from None
         raise
 
 
@@ -131,33 +175,80 @@ def record_timestamp(value: Any) -> datetime:
 class RejectsLog:
     """``rejects.jsonl``: one line per rejection, written as the run goes, with counts per reason.
 
-    Written to a temporary name and renamed on close, like every output file.
+    Written to a temporary name beside ``path`` and renamed into place by :meth:`close` (an empty
+    file when nothing was rejected), like every output file; :meth:`abort` (or leaving a ``with``
+    block by an exception) removes the temporary file instead, so a failed run leaves no rejects
+    file that looks whole. A write that fails (a full disk) aborts and raises
+    :class:`OutputError` naming the file. Closing or aborting twice does nothing.
     """
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
         self.counts: dict[str, int] = {}
         self.records: dict[str, int] = {}
-        self._context = atomic_write(path)
         self._handle: IO[bytes] | None = None
+        self._tmp: str | None = None
         self._closed = False
 
-    def add(self, rejection: Rejection) -> None:
+    def __enter__(self) -> RejectsLog:
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _open(self) -> IO[bytes]:
+        if self._closed:
+            raise RuntimeError(f"{self.path}: the rejects log is closed")
         if self._handle is None:
-            self._handle = self._context.__enter__()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            except OSError as exc:
+                self._closed = True
+                raise write_error(exc, self.path) from None
+            self._handle = os.fdopen(fd, "wb")
+        return self._handle
+
+    def add(self, rejection: Rejection) -> None:
+        handle = self._open()
+        try:
+            handle.write(orjson.dumps(converter.unstructure(rejection)) + b"\n")
+        except OSError as exc:
+            self.abort()
+            raise write_error(exc, self.path) from None
         self.counts[rejection.reason] = self.counts.get(rejection.reason, 0) + 1
         self.records[rejection.reason] = self.records.get(rejection.reason, 0) + rejection.records
-        self._handle.write(orjson.dumps(converter.unstructure(rejection)))
-        self._handle.write(b"\n")
 
     def close(self) -> None:
         """Move the file into place (an empty file when nothing was rejected)."""
         if self._closed:
             return
-        if self._handle is None:
-            self._handle = self._context.__enter__()
-        self._context.__exit__(None, None, None)
+        handle = self._open()
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise write_error(exc, self.path) from None
         self._closed = True
+        self._handle = self._tmp = None
+
+    def abort(self) -> None:
+        """Drop what was written: the temporary file is removed, ``path`` is left as it was."""
+        self._closed = True
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = None
 
     def summary(self) -> dict[str, Any]:
         return {

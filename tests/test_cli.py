@@ -67,12 +67,13 @@ def test_plugins_lists_kind_name_provider_and_options():
 
 
 def test_stats_of_a_log_and_of_a_run(tmp_path):
-    log_stats = json.loads(deepeyes("stats", str(SAMPLE_LOG)).stdout)
+    log_stats = json.loads(deepeyes("stats", str(SAMPLE_LOG), "--json").stdout)
     assert log_stats["tools"] >= 18 and 0.8 < log_stats["success_rate"] < 1.0
     assert {"p50", "p95", "max"} == set(next(iter(log_stats["per_tool"].values()))["latency_ms"])
     deepeyes("run", str(ROOT / "examples" / "quickstart.toml"), "--output-dir", str(tmp_path), "--no-progress", "--set", "backend.name=dry-run")
-    split_stats = json.loads(deepeyes("stats", str(tmp_path / "sft_test.jsonl")).stdout)
-    run_stats = json.loads(deepeyes("stats", str(tmp_path)).stdout)
+    split_stats = json.loads(deepeyes("stats", str(tmp_path / "sft_test.jsonl"), "--json").stdout)
+    # --no-verify: checked against the manifest in test_cli_errors.py
+    run_stats = json.loads(deepeyes("stats", str(tmp_path), "--json", "--no-verify").stdout)
     assert split_stats["count"] == run_stats["test"]["count"]
     missing = deepeyes("stats", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "nope.jsonl: no such file" in missing.stderr
