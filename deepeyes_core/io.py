@@ -54,6 +54,24 @@ def _ours(exc: OSError, *names: object) -> bool:
     return exc.filename is None or str(exc.filename) in {str(n) for n in names}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask when deepeyes was imported (reading it means setting it, so once).
+_UMASK = _umask()
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, with the permissions a plain ``open()`` would give
+    (mkstemp makes it 0600, which would leave outputs unreadable to a training job's other user)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)
+    return fd, tmp
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success, so a crash
@@ -66,7 +84,7 @@ def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _temporary_beside(path)
     except OSError as exc:
         raise write_error(exc, path) from None
     try:
@@ -205,7 +223,7 @@ class RejectsLog:
         if self._handle is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+                fd, self._tmp = _temporary_beside(self.path)
             except OSError as exc:
                 self._closed = True
                 raise write_error(exc, self.path) from None

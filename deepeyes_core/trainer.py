@@ -33,6 +33,7 @@ from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
 from .plugins import PluginManager
 from .records import converter
 from .report_html import write_html_report
+from .runfolder import RunFolder
 from .settings import COLLECTOR, TRAINER, CollectorSettings, TrainerSettings
 
 log = logging.getLogger(__name__)
@@ -155,13 +156,24 @@ class ColdStartTrainer:
         self.output_dir = pipeline.output_dir
         self.settings = pipeline.training_settings
         self.on_progress = on_progress
-        self.rejects = RejectsLog(self.output_dir / "rejects.jsonl")
         read_progress = (lambda n: on_progress("read", n, None)) if on_progress else None
         self.collector = collector or TrajectoryCollector.from_pipeline(pipeline, on_progress=read_progress)
-        self.collector.on_reject = self.rejects.add
+        self._write_into(self.output_dir)
         self.dataset: SFTDataset | None = None
         self.record = RunRecord()
         self.run_info = RunInfo(uuid.uuid4().hex, str(self.output_dir), pipeline.config)
+
+    def _write_into(self, folder: Path) -> None:
+        """Write the run's files into ``folder`` (``output_dir``, or a run folder's staging)."""
+        #: Where files are written now; they are reported at their place under ``output_dir``.
+        self.write_dir = folder
+        self.rejects = RejectsLog(folder / "rejects.jsonl")
+        self.collector.on_reject = self.rejects.add
+
+    def _final(self, path: Path) -> Path:
+        """Where a written file lies once the run is committed."""
+        path = Path(path)
+        return self.output_dir / path.relative_to(self.write_dir) if path.is_relative_to(self.write_dir) else path
 
     # -- what the guide's examples read ------------------------------------------------------
 
@@ -251,7 +263,7 @@ class ColdStartTrainer:
             self.pipeline.dataset.test_ratio,
             self.pipeline.dataset.random_seed,
             splitter=self.pipeline.splitter,
-            output_dir=self.output_dir,
+            output_dir=self.write_dir,
             prompt_layout=self.settings.prompt_layout,
         )
         min_examples = self.pipeline.trainer.min_examples
@@ -263,7 +275,7 @@ class ColdStartTrainer:
             )
             log.warning(record.message)
             record.dataset_stats = {"total_examples": len(examples), **self._pipeline_stats()}
-            atomic_json(self.output_dir / "dataset_stats.json", record.dataset_stats)
+            atomic_json(self.write_dir / "dataset_stats.json", record.dataset_stats)
             self.rejects.close()
             return self.dataset
         await self._stage("split", self._split_and_balance(), lambda _: dict(self.dataset.split_sizes))
@@ -271,7 +283,7 @@ class ColdStartTrainer:
             "export", self.dataset.export_all_splits(self.pipeline.exporters), lambda files: {"files": len(files)}
         )
         record.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
-        atomic_json(self.output_dir / "dataset_stats.json", record.dataset_stats)
+        atomic_json(self.write_dir / "dataset_stats.json", record.dataset_stats)
         self.rejects.close()
         record.status = RunStatus.PREPARED
         return self.dataset
@@ -376,28 +388,38 @@ class ColdStartTrainer:
         self._started("report")
         started = time.perf_counter()
         stamp = datetime.now(timezone.utc)
-        path = self.output_dir / f"training_report_{stamp:%Y%m%d_%H%M%S}.json"
-        report = self.report(stamp)
-        atomic_json(path, report)
-        write_html_report(report, path.with_suffix(".html"))
-        self.record.report_file = path
+        name = f"training_report_{stamp:%Y%m%d_%H%M%S}.json"
+        self.record.report_file = path = self.output_dir / name
+        self._report = report = self.report(stamp)
+        atomic_json(self.write_dir / name, report)
+        write_html_report(report, (self.write_dir / name).with_suffix(".html"))
         self._finished("report", time.perf_counter() - started, {"file": str(path)})
-        self.pipeline.plugins.hook.deepeyes_run_finished(
-            event=RunFinished(self.run_info, str(self.status), report, str(path)), report=report
-        )
+        if self.write_dir == self.output_dir:  # else run_full_pipeline announces it once committed
+            self._announce(report)
         return path
 
+    def _announce(self, report: dict[str, Any]) -> None:
+        event = RunFinished(self.run_info, str(self.status), report, str(self.record.report_file))
+        self.pipeline.plugins.hook.deepeyes_run_finished(event=event, report=report)
+
     async def run_full_pipeline(self, baseline_tracker: BaselineTracker | Iterable[SourceItem]) -> dict[str, Any]:
-        """prepare -> train -> evaluate -> report, with the guide's result keys."""
-        try:
-            await self.prepare_training_data(baseline_tracker)
-            if self.status is RunStatus.PREPARED:
-                await self.train_model()
-                await self.evaluate_improvement()
-                self.record.status = RunStatus.COMPLETED
-            await self.export_training_report()
-        finally:
-            self.rejects.close()
+        """prepare -> train -> evaluate -> report, with the guide's result keys.
+
+        The run's files are one unit (:class:`~deepeyes_core.runfolder.RunFolder`): written into a
+        staging folder under ``output_dir`` and swapped in whole when the run ends, with a
+        manifest written last; a run that fails leaves the previous run's files as they were, and
+        a second run into the same folder meanwhile is refused. (The guide's steps called one by
+        one write into ``output_dir`` directly.)"""
+        with RunFolder(self.output_dir, self.run_info.run_id) as folder:
+            self._write_into(folder.staging)
+            with self.rejects:
+                await self.prepare_training_data(baseline_tracker)
+                if self.status is RunStatus.PREPARED:
+                    await self.train_model()
+                    await self.evaluate_improvement()
+                    self.record.status = RunStatus.COMPLETED
+                await self.export_training_report()
+        self._announce(self._report)
         return self.result()
 
     # -- results -------------------------------------------------------------------------------
@@ -449,7 +471,7 @@ class ColdStartTrainer:
             "training": converter.unstructure(record.training) if record.training else None,
             "evaluation": self._evaluation_or_not_measured(),
             "phase1_baseline": {"tool_success_rates": record.phase1},
-            "files": {key: str(path) for key, path in record.files.items()},
+            "files": {key: str(self._final(path)) for key, path in record.files.items()},
             "timings_s": record.timings,
             "versions": {
                 "deepeyes": _version("deepeyes"),
@@ -470,8 +492,8 @@ class ColdStartTrainer:
             "training": converter.unstructure(record.training) if record.training else None,
             "evaluation": self._evaluation_or_not_measured(),
             "report_file": str(record.report_file) if record.report_file else None,
-            "files": {key: str(path) for key, path in record.files.items()},
-            "rejects_file": str(self.rejects.path),
+            "files": {key: str(self._final(path)) for key, path in record.files.items()},
+            "rejects_file": str(self._final(self.rejects.path)),
         }
 
 

@@ -276,3 +276,12 @@ def test_rejects_log_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         log.close()
     log.close()  # closing again does nothing
     assert "duplicate" in path.read_text() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_outputs_have_the_permissions_of_a_plain_open(tmp_path):
+    from deepeyes_core import atomic_json
+
+    atomic_json(tmp_path / "a.json", {"x": 1})
+    with open(tmp_path / "b.json", "w"):
+        pass
+    assert (tmp_path / "a.json").stat().st_mode == (tmp_path / "b.json").stat().st_mode
