@@ -48,8 +48,11 @@ from .errors import (
     InputError,
     LeakError,
     MissingExtraError,
+    OutputError,
     PluginError,
     RecordRejected,
+    RunFolderBusy,
+    RunFolderInvalid,
     UnknownComponentError,
 )
 from .evaluation import (
@@ -92,12 +95,12 @@ from .records import (
     Trajectory,
     converter,
 )
+from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
-    "DEFAULT_PROMPT_LAYOUT",
     "arguments_match",
     "atomic_json",
     "atomic_jsonl",
@@ -120,6 +123,7 @@ __all__ = [
     "DeepeyesError",
     "DEFAULT_COMPONENTS",
     "DEFAULT_MODEL_ID",
+    "DEFAULT_PROMPT_LAYOUT",
     "DIFFICULTIES",
     "DifficultyClassifier",
     "EpochMetrics",
@@ -135,11 +139,13 @@ __all__ = [
     "LeakError",
     "load_config",
     "Location",
+    "Manifest",
     "MatchOptions",
     "MissingExtraError",
     "ModelRole",
     "NoOptions",
     "normalise_arguments",
+    "OutputError",
     "parse_invocation",
     "parse_invocations",
     "Pipeline",
@@ -162,6 +168,9 @@ __all__ = [
     "run_deepeyesv2_sft",
     "RunConfig",
     "RunFinished",
+    "RunFolder",
+    "RunFolderBusy",
+    "RunFolderInvalid",
     "RunInfo",
     "RunStatus",
     "score_answer",
@@ -193,5 +202,6 @@ __all__ = [
     "TrajectoryCollector",
     "TrajectorySource",
     "UnknownComponentError",
+    "verify_run_folder",
     "write_split_jsonl",
 ]

@@ -14,7 +14,7 @@ from .components import Exporter, RecordExporter, SplitRatios, Splitter
 from .errors import DatasetError
 from .io import atomic_write
 from .pipeline import DEFAULT_COMPONENTS, DEFAULT_OUTPUT_DIR, default_component
-from .records import DIFFICULTIES, SPLITS, TrainingExample
+from .records import DIFFICULTIES, SPLITS, Rejection, TrainingExample
 from .settings import DATASET, DatasetSettings, InvalidSetting
 
 _WRITE_BATCH = 32
@@ -59,6 +59,35 @@ def checked_records(
                 )
             rows.append((example, record))
     return checked
+
+
+def format_rejections(
+    examples: Sequence[TrainingExample], exporters: Sequence[Exporter], prompt_layout: str
+) -> tuple[list[TrainingExample], list[Rejection]]:
+    """The examples every exporter can write, and a Rejection for each other one (reason
+    ``breaks the <format> format``, the rules it breaks as detail), checked before the split so
+    that every export holds the same examples and one bad example cannot stop a run half-way.
+    Exporters that make a record per example (:class:`RecordExporter`) are checked; others
+    cannot be asked before they write."""
+    checkers = [e for e in exporters if callable(getattr(e, "record", None)) and callable(getattr(e, "check", None))]
+    if not checkers:
+        return list(examples), []
+    kept, rejected = [], []
+    for example in examples:
+        for exporter in checkers:
+            try:
+                problems = exporter.check(exporter.record(example, prompt_layout))
+            except (TypeError, ValueError, KeyError) as exc:
+                problems = [f"{type(exc).__name__}: {exc}"]
+            if problems:
+                rejected.append(Rejection(
+                    f"breaks the {exporter.name} format", "; ".join(problems), example.locations,
+                    example.sequence_length, stage="check",
+                ))
+                break
+        else:
+            kept.append(example)
+    return kept, rejected
 
 
 def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from typing import Any
 
 import attrs
 
-#: Every stage of a run, in order.
-STAGES = ("read", "collect", "describe", "dedup", "split", "export", "train", "evaluate", "report")
+#: Every stage of a run, in order. ``check`` holds back, before the split, each example that a
+#: configured export format cannot take.
+STAGES = ("read", "collect", "describe", "dedup", "check", "split", "export", "train", "evaluate", "report")
 
 #: The stages that run together as one streamed pass over the logs.
 STREAMED_STAGES = ("read", "collect", "describe")

@@ -22,7 +22,7 @@ import attrs
 from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
-from .dataset import SFTDataset
+from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
 from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageStarted
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
@@ -256,6 +256,7 @@ class ColdStartTrainer:
             record.phase1 = self.collector.tool_success_rates()
         dedup = await self._stage("dedup", self._deduplicate(examples), lambda d: dict(d.stats))
         examples, record.dedup = dedup.kept, dedup.stats
+        examples = await self._stage("check", self._check_formats(examples), lambda kept: {"examples": len(kept)})
         self.dataset = SFTDataset(
             examples,
             self.pipeline.dataset.train_ratio,
@@ -311,6 +312,12 @@ class ColdStartTrainer:
         for rejection in dedup.rejections:
             self.rejects.add(rejection)
         return dedup
+
+    async def _check_formats(self, examples: list) -> list:
+        kept, rejected = format_rejections(examples, self.pipeline.exporters, self.settings.prompt_layout)
+        for rejection in rejected:
+            self.rejects.add(rejection)
+        return kept
 
     async def _split_and_balance(self) -> None:
         await self.dataset.split_data()
