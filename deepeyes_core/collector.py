@@ -20,6 +20,9 @@ from typing import Any
 
 from .baseline import BaselineTracker
 from .components import DifficultyClassifier, SourceItem, TaskDescriber
+from .errors import RecordRejected
+from .invocation_ids import SeenInvocationIds
+from .limits import MAX_CALLS_BYTES, MAX_VALUE_CHARS, check_value, oversized
 from .redaction import Redactor
 from .records import Rejection, ToolInvocation, ToolSpec, ToolStatus, TrainingExample, Trajectory, flat_json
 
@@ -79,7 +82,20 @@ class TrajectoryCollector:
     The guide's three steps are methods (``collect_trajectories``, ``filter_quality``,
     ``generate_training_examples``); ``stream_examples`` does all three in one streaming pass, and
     is what a run uses. Every trajectory dropped is handed to ``on_reject`` with its reason.
+
+    Input checks on the stream (see :mod:`deepeyes_core.limits` and
+    :mod:`deepeyes_core.invocation_ids`): an invocation whose id was seen before in the stream is
+    rejected alone (``duplicate invocation id``, counted in ``counts["duplicate_invocation_ids"]``);
+    a Trajectory a source yields whole is rejected whole when a call's value nests too deeply or
+    holds an integer beyond 64 bits (per-call sources are checked by their reader); a trajectory
+    whose calls are larger than ``max_value_chars`` per value or ``max_calls_bytes`` in all is
+    rejected whole as ``too large`` by the filter.
     """
+
+    #: Longest parameter value or result of a kept call, in characters (see :func:`oversized`).
+    max_value_chars: int = MAX_VALUE_CHARS
+    #: Most JSON bytes of a kept trajectory's arguments and results together.
+    max_calls_bytes: int = MAX_CALLS_BYTES
 
     def __init__(
         self,
@@ -189,6 +205,8 @@ class TrajectoryCollector:
         seen = 0
         counts, tool_calls, on_progress = self.counts, self._tool_calls, self.on_progress
         gap, longest = self.session_gap_seconds, self.max_trajectory_length
+        ids = SeenInvocationIds()
+        counts.setdefault("duplicate_invocation_ids", 0)
         for item in items:
             seen += 1
             if on_progress is not None and seen % _SWEEP_EVERY == 0:
@@ -200,8 +218,16 @@ class TrajectoryCollector:
                 if isinstance(item, Trajectory):
                     counts["invocations"] += len(item.invocations)
                     counts["trajectories"] += 1
-                    yield item
+                    if self._readable(item):
+                        yield item
                     continue
+            first = ids.first_location(item)
+            if first is not None:
+                counts["duplicate_invocation_ids"] += 1
+                detail = f"invocation id {item.invocation_id!r} was first read at {first}"
+                locations = (item.location,) if item.location is not None else ()
+                self.on_reject(Rejection("duplicate invocation id", detail, locations, stage="collect"))
+                continue
             counts["invocations"] += 1
             tally = tool_calls.get(item.tool_name)
             if tally is None:
@@ -236,6 +262,19 @@ class TrajectoryCollector:
         """Phase 1's per-tool success rate over every invocation read (context for the report)."""
         return {tool: ok / n for tool, (n, ok) in sorted(self._tool_calls.items())}
 
+    def _readable(self, trajectory: Trajectory) -> bool:
+        """False (and the trajectory rejected whole, stage ``read``) when a call's parameters or
+        result nest too deeply or hold an integer beyond 64 bits (a source's own parsing of JSON
+        text, as of tool arguments, can make either)."""
+        for number, inv in enumerate(trajectory.invocations, 1):
+            try:
+                check_value(inv.parameters, path=f"parameters of call {number}")
+                check_value(inv.result, path=f"result of call {number}")
+            except RecordRejected as exc:
+                self.on_reject(Rejection.of_trajectory(trajectory, exc.reason, exc.detail, stage="read"))
+                return False
+        return True
+
     def _close(self, key: tuple[str, str | None], group: list[ToolInvocation]) -> Trajectory:
         self.counts["trajectories"] += 1
         agent, session = key
@@ -253,6 +292,8 @@ class TrajectoryCollector:
         elif trajectory.success_rate < self.quality_threshold:
             reason = "below quality threshold"
             detail = f"success rate {trajectory.success_rate:.2f} < {self.quality_threshold:.2f}"
+        elif (size := oversized(trajectory.invocations, self.max_value_chars, self.max_calls_bytes)) is not None:
+            reason, detail = "too large", size
         else:
             self.counts["kept"] += 1
             return True
