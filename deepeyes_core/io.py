@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 import orjson
 
 from .errors import InputError, RecordRejected
-from .limits import check_line, too_deep
+from .limits import check_line
 from .records import Location, Rejection, converter
 
 _T = TypeVar("_T")
@@ -93,19 +93,15 @@ def read_jsonl(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
                 continue
             location = Location(name, number)
             try:
-                value = orjson.loads(line)
+                value: Any = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                if str(exc).startswith("Recursion limit reached"):
-                    yield Rejection("too deeply nested", too_deep().detail, (location,), stage="read")
-                else:
-                    yield not_json(location, line, exc)
-                continue
+                value = not_json(location, line, exc)  # unless it is JSON nested past orjson's limit
             try:
                 check_line(line)
             except RecordRejected as exc:
                 yield Rejection(exc.reason, exc.detail, (location,), stage="read")
                 continue
-            yield location, value
+            yield value if isinstance(value, Rejection) else (location, value)
 
 
 def not_json(location: Location, line: bytes, error: Exception) -> Rejection:
