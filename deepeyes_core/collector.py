@@ -89,7 +89,8 @@ class TrajectoryCollector:
     a Trajectory a source yields whole is rejected whole when a call's value nests too deeply or
     holds an integer beyond 64 bits (per-call sources are checked by their reader); a trajectory
     whose calls are larger than ``max_value_chars`` per value or ``max_calls_bytes`` in all is
-    rejected whole as ``too large`` by the filter.
+    rejected whole as ``too large`` by the filter. ``counts["records_read"]`` counts every call
+    and every record a source rejected: each ends in a kept example or in a rejection's ``records``.
     """
 
     #: Longest parameter value or result of a kept call, in characters (see :func:`oversized`).
@@ -207,20 +208,24 @@ class TrajectoryCollector:
         gap, longest = self.session_gap_seconds, self.max_trajectory_length
         ids = SeenInvocationIds()
         counts.setdefault("duplicate_invocation_ids", 0)
+        counts.setdefault("records_read", 0)  # calls + the records of read rejections: what ends somewhere
         for item in items:
             seen += 1
             if on_progress is not None and seen % _SWEEP_EVERY == 0:
                 on_progress(_SWEEP_EVERY)
             if type(item) is not ToolInvocation:
                 if isinstance(item, Rejection):
+                    counts["records_read"] += item.records
                     self.on_reject(item)
                     continue
                 if isinstance(item, Trajectory):
-                    counts["invocations"] += len(item.invocations)
-                    counts["trajectories"] += 1
+                    counts["records_read"] += len(item.invocations)
                     if self._readable(item):
+                        counts["invocations"] += len(item.invocations)
+                        counts["trajectories"] += 1
                         yield item
                     continue
+            counts["records_read"] += 1
             first = ids.first_location(item)
             if first is not None:
                 counts["duplicate_invocation_ids"] += 1

@@ -12,9 +12,10 @@ the ``otel`` source already rejects a span id seen twice in a file (``duplicate 
 conversation logged twice is rejected by dedup as a duplicate example.
 
 **Memory.** Per id, an 8-byte BLAKE2b digest (a Python int) as key and the first location packed
-in an int (file number and line): about 100 bytes an id, 100 MB at a million calls, whatever the
+in an int (file number and line): 120 bytes an id (measured), 120 MB at a million calls, whatever the
 ids' length. Two distinct ids share a digest with probability about n²/2⁶⁵ (3e-8 at a million
-ids), and the same ids always give the same answer: a run stays reproducible.
+ids), and the same ids always give the same answer: a run stays reproducible. Time: 0.5 us an id
+(the digest), 1.1 us a call with the size check (:mod:`deepeyes_core.limits`), measured on 200,000 calls.
 """
 
 from __future__ import annotations

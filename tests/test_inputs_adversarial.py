@@ -59,7 +59,7 @@ def collect(plugins, *paths: Path, source: str = "baseline", **limits):
     if source == "baseline":  # a record is a call
         assert sum(e.sequence_length for e in examples) + sum(r.records for r in rejected) == read
         early = sum(r.records for r in rejected if r.stage in ("read", "collect"))
-        assert collector.counts["invocations"] + early == read
+        assert collector.counts["invocations"] + early == read == collector.counts["records_read"]
     else:  # a record is a conversation: a trajectory, or one rejection of it
         assert len(examples) + len(rejected) == read
     return collector, examples
@@ -240,3 +240,42 @@ def test_a_directory_is_refused_with_a_glob_to_use(tmp_path):
     message = str(error.value)
     assert "logs: is a directory" in message and "no such file" not in message
     assert "name files or a glob such as logs/**/*.jsonl" in message
+
+
+# -- all of it in one run ---------------------------------------------------------------------
+
+
+def test_a_run_over_every_hostile_record_accounts_for_each_one(tmp_path):
+    """The whole pipeline (runner, RejectsLog, dedup, exporters): no traceback, nothing huge
+    written, and the calls in the sft files plus the records in rejects.jsonl are the records read."""
+    from deepeyes_core.runner import run
+
+    good = [call(i % 3, session=f"good-{i // 3}", q=f"query {i}") for i in range(60)]
+    hostile = [
+        call(0, session="big", q="x" * 5_000_000), call(1, session="big"),
+        call(0, session="named", tool=123), call(1, session="named", tool=""),
+        *[call(i, session="int", n=10**29 if i == 2 else i) for i in range(5)],
+        deep(100_000), deep(300), call(0, session="good-0"), b"not json", b"{" * 5000,
+    ]
+    log = write(tmp_path / "log.jsonl", good + hostile)
+    (tmp_path / "run.toml").write_text(
+        f'output_dir = "out"\n[[sources]]\nname = "baseline"\npaths = ["{log.name}"]\n'
+        '[trainer]\nmin_examples = 1\n[backend]\nname = "dry-run"\n'
+    )
+    asyncio.run(run(tmp_path / "run.toml"))
+    out = tmp_path / "out"
+    kept = sum(
+        len(json.loads(line)["metadata"]["tool_sequence"])
+        for split in ("train", "val", "test")
+        for line in (out / f"sft_{split}.jsonl").read_text().splitlines()
+    )
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    stats = json.loads((out / "dataset_stats.json").read_text())
+    read = len(good) + len(hostile)
+    assert kept + sum(r["records"] for r in rejects) == read == stats["pipeline"]["records_read"]
+    assert stats["pipeline"]["duplicate_invocation_ids"] == 1
+    assert {r["reason"] for r in rejects} >= {
+        "too large", "malformed record", "integer out of range", "too deeply nested", "duplicate invocation id",
+        "malformed JSON",
+    }
+    assert sum((out / f"sft_{split}.jsonl").stat().st_size for split in ("train", "val", "test")) < 1_000_000
