@@ -62,11 +62,14 @@ def check_line(line: bytes, max_depth: int = MAX_DEPTH) -> None:
     if not may_break_limits(line, max_depth):
         return
     try:
-        value = _decode(line)
+        value = _decode(line)  # integers exact, where orjson would make a float of a long one
     except RecursionError:
         raise too_deep(max_depth) from None
     except msgspec.DecodeError:
-        return  # not JSON: the reader's own parser says so
+        try:  # what msgspec refuses and orjson reads, if any, is still held to the depth limit
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return  # not JSON (or nested past orjson's 1,024 levels, which msgspec would have said)
     check_value(value, max_depth)
 
 
