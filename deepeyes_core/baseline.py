@@ -20,7 +20,9 @@ import msgspec
 import orjson
 
 from .components import Tool
+from .errors import RecordRejected
 from .io import not_json
+from .limits import check_line, too_deep
 from .records import Location, Rejection, ToolInvocation, ToolStatus, converter
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def _invocation(location: Location, line: _LogLine) -> ToolInvocation | None:
     """The ToolInvocation of a well-typed line (what the converter makes of it), or None when its
     status or timestamp needs the converter (an upper-case status, a timestamp out of range)."""
     status = _STATUSES.get(line.status)
-    if status is None:
+    if status is None or not line.tool_name or not line.agent_name:
         return None
     stamp = line.timestamp
     try:
@@ -87,8 +89,9 @@ def read_invocations(path: Path | str) -> Iterator[ToolInvocation | Rejection]:
 
     A well-typed line is parsed and type-checked in one step by msgspec: 7.0 s per million lines,
     ToolInvocations made, where orjson and a check per field took 8.6 s (bench/bench_read_floor.py).
-    Any other line is read by :func:`parse_invocation`, which names the field it refuses. Integers
-    are read exactly, however large.
+    Any other line is read by :func:`parse_invocation`, which names the field it refuses. A line
+    beyond the read limits of :mod:`deepeyes_core.limits` (nested deeper than 100 levels, an integer
+    beyond 64 bits) is rejected alone, its reason naming the field; the rest of its session is read.
     """
     name = str(path)
     with open(path, "rb") as handle:
@@ -97,11 +100,18 @@ def read_invocations(path: Path | str) -> Iterator[ToolInvocation | Rejection]:
                 continue
             location = Location(name, number)
             try:
+                check_line(text)
                 invocation = _invocation(location, _decode_line(text))
+            except RecordRejected as exc:
+                yield Rejection(exc.reason, exc.detail, (location,), stage="read")
+                continue
             except msgspec.ValidationError:  # JSON, but not typed as a log line
                 invocation = None
             except msgspec.DecodeError as exc:
                 yield not_json(location, text, exc)
+                continue
+            except RecursionError:  # check_line counts brackets first; this is a guard
+                yield Rejection("too deeply nested", too_deep().detail, (location,), stage="read")
                 continue
             if invocation is None:
                 try:
@@ -114,10 +124,15 @@ def read_invocations(path: Path | str) -> Iterator[ToolInvocation | Rejection]:
 def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:
     """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field.
 
-    A record without an ``invocation_id`` gets its location (``file:line``) as one.
+    A record without an ``invocation_id`` gets its location (``file:line``) as one. ``tool_name`` and
+    ``agent_name`` must be non-empty strings, ``session_id`` and ``invocation_id`` strings (or
+    absent; ``session_id`` also null): the converter would make ``123`` a tool named "123".
     """
     if not isinstance(obj, dict):
         return Rejection("malformed record", f"expected a JSON object, got {type(obj).__name__}", (location,), stage="read")
+    problem = _identity_problem(obj)
+    if problem is not None:
+        return Rejection("malformed record", problem, (location,), stage="read")
     obj["location"] = location
     if "invocation_id" not in obj:
         obj["invocation_id"] = f"{location.file}:{location.line}"
@@ -133,6 +148,32 @@ def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection
     except (TypeError, ValueError) as exc:
         return Rejection("malformed record", str(exc), (location,), stage="read")
     raise AssertionError("unreachable: the detailed converter accepted what the fast one refused")
+
+
+def _identity_problem(obj: dict[str, Any]) -> str | None:
+    """What is wrong with the fields that name a call (tool, agent, session, id), or None."""
+    for field in ("tool_name", "agent_name"):
+        value = obj.get(field)
+        if field in obj and not isinstance(value, str):
+            return f"{field}: expected a string, got {_json_type(value)} {_clip(value)}"
+        if value == "":
+            return f"{field}: empty string"
+    for field, nullable in (("session_id", True), ("invocation_id", False)):
+        value = obj.get(field)
+        if field in obj and not isinstance(value, str) and not (nullable and value is None):
+            return f"{field}: expected a string{' or null' if nullable else ''}, got {_json_type(value)} {_clip(value)}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _percentile(sorted_values: Sequence[float], pct: float) -> float:

@@ -21,6 +21,9 @@ from typing import Any
 
 from .baseline import BaselineTracker
 from .components import DifficultyClassifier, SourceItem, TaskDescriber
+from .errors import RecordRejected
+from .invocation_ids import SeenInvocationIds
+from .limits import check_value, oversized
 from .pipeline import Pipeline, default_component, make_redactor
 from .plugins import get_plugin_manager
 from .redaction import RedactionOptions
@@ -83,6 +86,15 @@ class TrajectoryCollector:
     The guide's three steps are methods (``collect_trajectories``, ``filter_quality``,
     ``generate_training_examples``); ``stream_examples`` does all three in one streaming pass, and
     is what a run uses. Every trajectory dropped is handed to ``on_reject`` with its reason.
+
+    Input checks on the stream (see :mod:`deepeyes_core.limits` and
+    :mod:`deepeyes_core.invocation_ids`): an invocation whose id was seen before in the stream is
+    rejected alone (``duplicate invocation id``, counted in ``counts["duplicate_invocation_ids"]``);
+    a Trajectory a source yields whole is rejected whole when a call's value nests too deeply or
+    holds an integer beyond 64 bits (per-call sources are checked by their reader); a trajectory
+    whose calls are larger than ``max_value_chars`` per value or ``max_calls_bytes`` in all is
+    rejected whole as ``too large`` by the filter. ``counts["records_read"]`` counts every call
+    and every record a source rejected: each ends in a kept example or in a rejection's ``records``.
     """
 
     def __init__(
@@ -97,19 +109,25 @@ class TrajectoryCollector:
         session_gap_seconds: float = COLLECTOR.session_gap_seconds,
         session_timeout_seconds: float = COLLECTOR.session_timeout_seconds,
         describe_batch_size: int = COLLECTOR.describe_batch_size,
+        max_value_chars: int = COLLECTOR.max_value_chars,
+        max_calls_bytes: int = COLLECTOR.max_calls_bytes,
         on_reject: Callable[[Rejection], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ):
         #: The checked settings (an out-of-range value raises InvalidSetting naming it).
         self.settings = CollectorSettings(
             quality_threshold, min_trajectory_length, max_trajectory_length,
-            session_gap_seconds, session_timeout_seconds, describe_batch_size,
+            session_gap_seconds, session_timeout_seconds, describe_batch_size, max_value_chars, max_calls_bytes,
         )
         self.quality_threshold = quality_threshold
         self.min_trajectory_length = min_trajectory_length
         self.max_trajectory_length = max_trajectory_length
         self.session_gap_seconds = session_gap_seconds
         self.session_timeout_seconds = session_timeout_seconds
+        #: Longest parameter value or result of a kept call, in characters (see ``limits.oversized``).
+        self.max_value_chars = max_value_chars
+        #: Most JSON bytes of a kept trajectory's arguments and results together.
+        self.max_calls_bytes = max_calls_bytes
         describer = describer or default_component("task_describer")
         classifier = classifier or default_component("difficulty_classifier")
         self.describer = describer
@@ -143,7 +161,8 @@ class TrajectoryCollector:
             c.quality_threshold, c.min_trajectory_length, c.max_trajectory_length,
             describer=pipeline.describer, classifier=pipeline.classifier, redactor=pipeline.redactor,
             session_gap_seconds=c.session_gap_seconds, session_timeout_seconds=c.session_timeout_seconds,
-            describe_batch_size=c.describe_batch_size, on_reject=on_reject, on_progress=on_progress,
+            describe_batch_size=c.describe_batch_size, max_value_chars=c.max_value_chars,
+            max_calls_bytes=c.max_calls_bytes, on_reject=on_reject, on_progress=on_progress,
         )
 
     # -- the guide's three steps -------------------------------------------------------------
@@ -204,19 +223,33 @@ class TrajectoryCollector:
         seen = 0
         counts, tool_calls, on_progress = self.counts, self._tool_calls, self.on_progress
         gap, longest = self.session_gap_seconds, self.max_trajectory_length
+        ids = SeenInvocationIds()
+        counts.setdefault("duplicate_invocation_ids", 0)
+        counts.setdefault("records_read", 0)  # calls + the records of read rejections: what ends somewhere
         for item in items:
             seen += 1
             if on_progress is not None and seen % _SWEEP_EVERY == 0:
                 on_progress(_SWEEP_EVERY)
             if type(item) is not ToolInvocation:
                 if isinstance(item, Rejection):
+                    counts["records_read"] += item.records
                     self.on_reject(item)
                     continue
                 if isinstance(item, Trajectory):
-                    counts["invocations"] += len(item.invocations)
-                    counts["trajectories"] += 1
-                    yield item
+                    counts["records_read"] += len(item.invocations)
+                    if self._readable(item):
+                        counts["invocations"] += len(item.invocations)
+                        counts["trajectories"] += 1
+                        yield item
                     continue
+            counts["records_read"] += 1
+            first = ids.first_location(item)
+            if first is not None:
+                counts["duplicate_invocation_ids"] += 1
+                detail = f"invocation id {item.invocation_id!r} was first read at {first}"
+                locations = (item.location,) if item.location is not None else ()
+                self.on_reject(Rejection("duplicate invocation id", detail, locations, stage="collect"))
+                continue
             counts["invocations"] += 1
             tally = tool_calls.get(item.tool_name)
             if tally is None:
@@ -251,6 +284,19 @@ class TrajectoryCollector:
         """Phase 1's per-tool success rate over every invocation read (context for the report)."""
         return {tool: ok / n for tool, (n, ok) in sorted(self._tool_calls.items())}
 
+    def _readable(self, trajectory: Trajectory) -> bool:
+        """False (and the trajectory rejected whole, stage ``read``) when a call's parameters or
+        result nest too deeply or hold an integer beyond 64 bits (a source's own parsing of JSON
+        text, as of tool arguments, can make either)."""
+        for number, inv in enumerate(trajectory.invocations, 1):
+            try:
+                check_value(inv.parameters, path=f"parameters of call {number}")
+                check_value(inv.result, path=f"result of call {number}")
+            except RecordRejected as exc:
+                self.on_reject(Rejection.of_trajectory(trajectory, exc.reason, exc.detail, stage="read"))
+                return False
+        return True
+
     def _close(self, key: tuple[str, str | None], group: list[ToolInvocation]) -> Trajectory:
         self.counts["trajectories"] += 1
         agent, session = key
@@ -268,6 +314,8 @@ class TrajectoryCollector:
         elif trajectory.success_rate < self.quality_threshold:
             reason = "below quality threshold"
             detail = f"success rate {trajectory.success_rate:.2f} < {self.quality_threshold:.2f}"
+        elif (size := oversized(trajectory.invocations, self.max_value_chars, self.max_calls_bytes)) is not None:
+            reason, detail = "too large", size
         else:
             self.counts["kept"] += 1
             return True

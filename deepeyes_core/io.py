@@ -16,6 +16,7 @@ from typing import IO, Any, TypeVar
 import orjson
 
 from .errors import InputError, OutputError, RecordRejected
+from .limits import check_line
 from .records import Location, Rejection, converter
 
 _T = TypeVar("_T")
@@ -117,18 +118,25 @@ def atomic_json(path: Path | str, data: Any) -> None:
         handle.write(orjson.dumps(converter.unstructure(data), option=orjson.OPT_INDENT_2))
 
 
-def expand_paths(patterns: Sequence[str | Path], base: Path | None = None) -> list[Path]:
-    """Files named by paths and globs (``logs/**/*.jsonl``), sorted; a pattern matching nothing
-    is an InputError."""
+def expand_paths(patterns: Sequence[str | Path] | str | Path, base: Path | None = None) -> list[Path]:
+    """Files named by paths and globs (``logs/**/*.jsonl``), sorted per pattern; ``patterns`` may be
+    one path or glob (a string, not read letter by letter) or a list of them. A pattern matching
+    no file is an InputError; so is a directory named as a path: its files are named by a glob
+    (``dir/**/*.jsonl``), not guessed (a directory also holds files that are not logs)."""
+    if isinstance(patterns, (str, Path)):
+        patterns = [patterns]
     found: list[Path] = []
     for pattern in patterns:
         text = str(pattern)
         if base is not None and not os.path.isabs(text):
             text = str(base / text)
+        where = f" (looked for {text})" if text != str(pattern) else ""
+        if not glob.has_magic(text) and os.path.isdir(text):
+            hint = os.path.join(str(pattern), "**", "*.jsonl")
+            raise InputError(f"{pattern}: is a directory{where}; name files or a glob such as {hint}")
         matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
         matches = [m for m in matches if os.path.isfile(m)]
         if not matches:
-            where = f" (looked for {text})" if text != str(pattern) else ""
             raise InputError(f"{pattern}: no such file{where}")
         found.extend(Path(m) for m in matches)
     return found
@@ -136,17 +144,26 @@ def expand_paths(patterns: Sequence[str | Path], base: Path | None = None) -> li
 
 def read_jsonl(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
     """Each line of a JSON Lines file, parsed, with its location; a line that is not JSON becomes
-    a Rejection naming file and line (a torn last line after a crash included). Blank lines are
-    skipped. Streams: memory does not grow with the file."""
+    a Rejection naming file and line (a torn last line after a crash included), and so does a line
+    beyond the read limits of :mod:`deepeyes_core.limits` (``too deeply nested``, ``integer out of
+    range``: orjson would read a 30-digit integer as a float). Blank lines are skipped. Streams:
+    memory does not grow with the file."""
     name = str(path)
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             if line.isspace():  # what strip() would empty, without copying every line
                 continue
+            location = Location(name, number)
             try:
-                yield Location(name, number), orjson.loads(line)
+                value: Any = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield not_json(Location(name, number), line, exc)
+                value = not_json(location, line, exc)  # unless it is JSON nested past orjson's limit
+            try:
+                check_line(line)
+            except RecordRejected as exc:
+                yield Rejection(exc.reason, exc.detail, (location,), stage="read")
+                continue
+            yield value if isinstance(value, Rejection) else (location, value)
 
 
 def not_json(location: Location, line: bytes, error: Exception) -> Rejection:

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .limits import MAX_CALLS_BYTES, MAX_VALUE_CHARS
 from .records import DEFAULT_PROMPT_LAYOUT, PROMPT_LAYOUTS
 
 #: The guide's default model id (``claude-3-5-haiku-20241022``) was retired on 2026-02-19; this is
@@ -67,6 +68,10 @@ class CollectorSettings:
     session_timeout_seconds: float = attrs.field(default=3600.0, validator=_positive)
     #: Trajectories handed to the describer at once (a describer may ask for more).
     describe_batch_size: int = attrs.field(default=512, validator=_at_least(1))
+    #: A trajectory with a parameter value or result longer than this is rejected ("too large").
+    max_value_chars: int = attrs.field(default=MAX_VALUE_CHARS, validator=_at_least(1))
+    #: A trajectory whose calls (arguments and results) exceed this many JSON bytes is rejected.
+    max_calls_bytes: int = attrs.field(default=MAX_CALLS_BYTES, validator=_at_least(1))
 
     def __attrs_post_init__(self) -> None:
         if self.min_trajectory_length > self.max_trajectory_length:

@@ -79,14 +79,17 @@ def test_damaged_log_reports_file_line_and_field_and_keeps_the_rest(tmp_path, ca
 def test_log_lines_of_every_shape_are_read_exactly(tmp_path):
     path = tmp_path / "log.jsonl"
     lines = [
-        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": 123456789012345678901234567890}}',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": 18446744073709551615}}',
         '{"tool_name": "t", "agent_name": "A", "timestamp": "2025-11-10T00:30:50", "status": "TIMEOUT", "latency_ms": 7}',
         '{"tool_name": "t", "agent_name": "A", "timestamp": 1e300}',
         '[1, 2]',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": 123456789012345678901234567890}}',
     ]
     path.write_text("\n".join(lines) + "\n")
-    big, upper, far, array = read_invocations(path)
-    assert big.parameters == {"id": 123456789012345678901234567890}  # not rounded to a float
+    big, upper, far, array, huge = read_invocations(path)
+    assert big.parameters == {"id": 18446744073709551615}  # the largest integer JSON exports carry, not rounded
+    # beyond 64 bits no export can write it (orjson): rejected at read, alone (test_inputs_adversarial)
+    assert isinstance(huge, Rejection) and huge.reason == "integer out of range" and "parameters.id" in huge.detail
     assert big.timestamp == datetime(1970, 1, 1, 0, 0, 5, tzinfo=timezone.utc) and big.invocation_id == f"{path}:1"
     assert upper.status.value == "timeout" and upper.latency_ms == 7.0 and upper.timestamp.tzinfo == timezone.utc
     assert isinstance(far, Rejection) and "timestamp" in far.detail and far.locations == (Location(str(path), 3),)
@@ -163,7 +166,7 @@ _FIELD_VALUES = st.one_of(
     st.text(max_size=8), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.lists(st.integers(), max_size=2),
 )
 _GOOD = {
-    "tool_name": st.text(max_size=8), "agent_name": st.text(max_size=8),
+    "tool_name": st.text(min_size=1, max_size=8), "agent_name": st.text(min_size=1, max_size=8),
     "parameters": st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), "result": _FIELD_VALUES,
     "status": st.sampled_from(["success", "failure", "timeout", "error"]), "latency_ms": st.floats(0, 1e6) | st.integers(0, 10**6),
     "timestamp": st.floats(0, 2e9) | st.integers(0, 2 * 10**9) | st.just("2025-11-10T00:30:50.464373+00:00"),
@@ -172,14 +175,40 @@ _GOOD = {
 _FIELDS = {name: st.one_of(good, good, good, _FIELD_VALUES) for name, good in _GOOD.items()}
 
 
+def _beyond_64_bits(value) -> bool:
+    if isinstance(value, dict):
+        return any(_beyond_64_bits(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_beyond_64_bits(v) for v in value)
+    return type(value) is int and not -(2**63) <= value < 2**64
+
+
+def _names_a_call_wrongly(record: dict) -> bool:
+    """tool_name / agent_name not a non-empty string, session_id / invocation_id not a string
+    (session_id: or null): the converter would turn 123 into "123"; the reader refuses."""
+    for field in ("tool_name", "agent_name"):
+        if field in record and (not isinstance(record[field], str) or record[field] == ""):
+            return True
+    if "session_id" in record and not (record["session_id"] is None or isinstance(record["session_id"], str)):
+        return True
+    return "invocation_id" in record and not isinstance(record["invocation_id"], str)
+
+
 def _read_as_the_converter_does(record: dict) -> bool:
-    """The record written as a log line and read back is what the converter makes of the JSON."""
+    """The record written as a log line and read back is what the converter makes of the JSON,
+    once the reader's own rules pass: integers within 64 bits, fields naming the call strings."""
     line = json.dumps(record)  # exact integers, however large, as JSON allows
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "log.jsonl"
         path.write_text(line + "\n")
         (parsed,) = read_invocations(path)
     location = Location(str(path), 1)
+    if _beyond_64_bits(record):
+        assert isinstance(parsed, Rejection) and parsed.reason == "integer out of range"
+        return False
+    if _names_a_call_wrongly(record):
+        assert isinstance(parsed, Rejection) and parsed.reason == "malformed record"
+        return False
     try:
         expected = converter.structure(
             {"invocation_id": f"{path}:1", **json.loads(line), "location": location}, ToolInvocation
