@@ -104,8 +104,8 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> RunConfig:
     try:
         return _config_converter.structure(data, RunConfig)
     except cattrs.BaseValidationError as exc:
-        problems = "\n  ".join(_where(line) for line in cattrs.transform_error(exc, "$", _message))
-        raise ConfigError(f"{origin}: invalid configuration:\n  {problems}") from exc
+        problems = "; ".join(_where(line) for line in cattrs.transform_error(exc, "$", _message))
+        raise ConfigError(f"{origin}: invalid configuration: {problems}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: invalid configuration: {exc}") from exc
 

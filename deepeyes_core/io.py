@@ -121,7 +121,8 @@ def atomic_json(path: Path | str, data: Any) -> None:
 def expand_paths(patterns: Sequence[str | Path] | str | Path, base: Path | None = None) -> list[Path]:
     """Files named by paths and globs (``logs/**/*.jsonl``), sorted per pattern; ``patterns`` may be
     one path or glob (a string, not read letter by letter) or a list of them. A pattern matching
-    no file is an InputError; so is a directory named as a path: its files are named by a glob
+    no file is an InputError (a file that exists is itself, even with ``[`` or ``*`` in its name);
+    so is a directory named as a path: its files are named by a glob
     (``dir/**/*.jsonl``), not guessed (a directory also holds files that are not logs)."""
     if isinstance(patterns, (str, Path)):
         patterns = [patterns]
@@ -134,7 +135,9 @@ def expand_paths(patterns: Sequence[str | Path] | str | Path, base: Path | None 
         if not glob.has_magic(text) and os.path.isdir(text):
             hint = os.path.join(str(pattern), "**", "*.jsonl")
             raise InputError(f"{pattern}: is a directory{where}; name files or a glob such as {hint}")
-        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        # A file whose name holds glob characters (logs[prod].jsonl) is that file, not a pattern.
+        literal = not glob.has_magic(text) or os.path.isfile(text)
+        matches = [text] if literal else sorted(glob.glob(text, recursive=True))
         matches = [m for m in matches if os.path.isfile(m)]
         if not matches:
             raise InputError(f"{pattern}: no such file{where}")
