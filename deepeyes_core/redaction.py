@@ -76,6 +76,10 @@ import attrs
 from .errors import ConfigError
 from .records import Trajectory
 from .redaction_prefilter import Literal, minimal, trie_regex
+from .redaction_patterns import (
+    ANTHROPIC, AUTH_HEADER, AWS_SECRET, BEARER, EMAIL, OPENAI, PEM_BLOCK, PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN,
+    PHONE_NORTH_AMERICAN_BARE, URL_PASSWORD, VENDOR_PATTERNS, XML_SECRET, is_aws_secret, is_phone_number,
+)
 from .redaction_rules import Detector, Rule, merged
 
 
@@ -83,7 +87,7 @@ from .redaction_rules import Detector, Rule, merged
 DEFAULT_SECRET_KEYS: tuple[str, ...] = (
     "password", "passwd", "pwd", "passphrase", "secret", "token", "api_key", "apikey",
     "authorization", "private_key", "secret_key", "access_key", "client_secret", "credential",
-    "credentials", "cookie", "session_key",
+    "credentials", "cookie", "session_key", "private_key_id",
 )
 
 #: detect-secrets plugins not used as vendor detectors, and why (see the module docstring).
@@ -99,20 +103,6 @@ EXCLUDED_PLUGINS = {
 _RENAMED = {"openai_token": "openai_api_key"}
 
 _CACHE_LIMIT = 65536
-_PEM_BLOCK = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.DOTALL
-)
-_ANTHROPIC = re.compile(r"sk-ant-(?<![\w-]sk-ant-)[A-Za-z0-9_-]{16,}")
-_OPENAI = re.compile(r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}")
-_BEARER = re.compile(r"(?i:\bbearer)\s+((?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*)")
-_AUTH_HEADER = re.compile(
-    r"(?i:\bauthorization)[\"']?\s*[:=]\s*[\"']?(?:(?i:basic|bearer|token|digest|apikey|negotiate)\s+)?"
-    r"(?!(?i:basic|bearer|token|digest|apikey|negotiate)\b)([^\s\"',;{}\[\]]+)"
-)
-_EMAIL = re.compile(
-    r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"[A-Za-z]{2,24}(?![\w@-])(?!:[\w~/.])"
-)
 #: Values with no text in them (a number under a secret key is still redacted, by the dict branch).
 _SCALARS = frozenset({int, float, bool, type(None)})
 _PUNCTUATION = " \t\r\n'\"`,;:()[]{}"
@@ -128,6 +118,8 @@ class RedactionOptions:
     enabled: bool = True
     #: Redact e-mail addresses.
     email: bool = True
+    #: Redact phone numbers (international ``+...`` and North American forms).
+    phone: bool = True
     #: Use detect-secrets' detectors (vendor tokens, keyword assignments). Our own patterns for
     #: secret-named keys and flags, PEM private keys, ``sk-`` keys, bearer/Authorization headers
     #: run either way.
@@ -379,28 +371,45 @@ class Redactor:
         detectors = self._private_key_detectors()
         if self.options.detect_secrets:
             detectors.extend(self._plugin_detectors())
+        detectors += [Detector(kind, (Rule(pattern, 1 if pattern.groups else None),)) for kind, pattern in VENDOR_PATTERNS]
         detectors += [
-            Detector("anthropic_api_key", (Rule(_ANTHROPIC),)),
-            Detector("openai_api_key", (Rule(_OPENAI),)),
-            Detector("bearer_token", (Rule(_BEARER),)),
-            Detector("authorization_header", (Rule(_AUTH_HEADER),)),
+            Detector("anthropic_api_key", (Rule(ANTHROPIC),)),
+            Detector("openai_api_key", (Rule(OPENAI),)),
+            Detector("bearer_token", (Rule(BEARER),)),
+            Detector("authorization_header", (Rule(AUTH_HEADER),)),
+            Detector("basic_auth_credentials", (Rule(URL_PASSWORD, 1),)),
         ]
         if self.options.detect_secrets:
             detectors.append(self._keyword_detector())
         if self._secret_keys:
-            detectors.append(Detector("secret_parameter", (Rule(self._flag_pattern(), 1),)))
+            detectors.append(Detector("secret_parameter", (Rule(self._flag_pattern(), 1), Rule(XML_SECRET, 2))))
+        detectors.append(Detector("aws_secret_access_key", (Rule(AWS_SECRET),), is_aws_secret))
         if self.options.email:
-            detectors.append(Detector("email", (Rule(_EMAIL),)))
+            detectors.append(Detector("email", (Rule(EMAIL),)))
+        if self.options.phone:
+            rules = (Rule(PHONE_INTERNATIONAL), Rule(PHONE_NORTH_AMERICAN), Rule(PHONE_NORTH_AMERICAN_BARE, 0))
+            detectors.append(Detector("phone_number", rules, is_phone_number))
         return tuple(detectors)
 
-    def _flag_pattern(self) -> re.Pattern[str]:
+    def _key_words(self) -> str:
         words = sorted({re.escape(k).replace("_", "[-_]?") for k in self._secret_keys}, key=len, reverse=True)
-        return re.compile(
-            r"(?<![\w-])--?(?:[\w-]*[-_])?(?i:" + "|".join(words) + r")(?:=|\s+)(?!-)[\"']?([^\s\"']+)"
-        )
+        return "(?i:" + "|".join(words) + ")"
+
+    def _flag_pattern(self) -> re.Pattern[str]:
+        return re.compile(r"(?<![\w-])--?(?:[\w-]*[-_])?" + self._key_words() + r"(?:=|\s+)(?!-)[\"']?([^\s\"']+)")
+
+    def _assignment_rules(self) -> tuple[Rule, ...]:
+        """A value assigned to a secret-named key in code, config or a query string: quoted
+        (``client_secret="..."``, ``pwd := "..."``, ``"token": "..."``) or after ``=``
+        (``DB_PASSWORD=...``, ``?token=...&``). detect-secrets' keyword patterns want the value to
+        begin with a letter or digit, and know no ``token``."""
+        key = r"(?<![\w-])(?!-)(?:[\w-]*[-_])?" + self._key_words()
+        quoted = re.compile(key + r"[\"']?\s*(?::=|=|:)\s*([\"'`])([^\"'`\n]{1,256})\1")
+        bare = re.compile(key + r"=(?![\"'`\s])([^\s\"'`,;&]{1,256})")
+        return Rule(quoted, 2), Rule(bare, 1)
 
     def _private_key_detectors(self) -> list[Detector]:
-        detectors = [Detector("private_key", (Rule(_PEM_BLOCK, 0),))]
+        detectors = [Detector("private_key", (Rule(PEM_BLOCK, 0),))]
         if self.options.detect_secrets:
             PrivateKeyDetector = _detect_secrets("plugins.private_key").PrivateKeyDetector
 
@@ -446,7 +455,10 @@ class Redactor:
                 or heuristic.is_indirect_reference(line)
             )
 
-        return Detector("secret_keyword", tuple(Rule(p, g) for p, g in patterns.items()), keep)
+        rules = tuple(Rule(p, g) for p, g in patterns.items())
+        if self._secret_keys:
+            rules += self._assignment_rules()
+        return Detector("secret_keyword", rules, keep)
 
 
 def _detect_secrets(module: str) -> Any:
