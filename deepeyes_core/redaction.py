@@ -75,6 +75,7 @@ import attrs
 
 from .errors import ConfigError
 from .records import Trajectory
+from .redaction_consistency import Spreader, worth_spreading
 from .redaction_prefilter import Literal, minimal, trie_regex
 from .redaction_patterns import (
     ANTHROPIC, AUTH_HEADER, AWS_SECRET, BEARER, EMAIL, OPENAI, PEM_BLOCK, PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN,
@@ -164,7 +165,10 @@ class Redactor:
         self.trajectories_redacted = 0
         self._secret_keys = frozenset(_snake(key) for key in self.options.secret_keys)
         self._key_cache: dict[str, bool] = {}
-        self._text_cache: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+        #: string -> (redacted, ((kind, count)...), ((value redacted, kind)...))
+        self._text_cache: dict[str, tuple[str, tuple[tuple[str, int], ...], tuple[tuple[str, str], ...]]] = {}
+        #: While a trajectory is redacted: every value redacted in it, and its kind.
+        self._redacted: dict[str, str] | None = None
         self._markers: dict[str, str] = {}
         marker = re.escape(self.options.replacement).replace(re.escape("{kind}"), r"[a-z0-9_]+")
         self._marker_re = re.compile(marker)
@@ -204,23 +208,36 @@ class Redactor:
         if not self.options.enabled:
             return trajectory
         before = sum(self.counts.values())
-        invocations = []
-        changed = False
-        for invocation in trajectory.invocations:
-            parameters = self._walk(invocation.parameters)
-            result = self._walk(invocation.result)
-            error = self.redact_text(invocation.error) if invocation.error else invocation.error
-            if parameters is invocation.parameters and result is invocation.result and error is invocation.error:
-                invocations.append(invocation)
-                continue
-            changed = True
-            invocations.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
-        request = self.redact_text(trajectory.user_request) if trajectory.user_request else trajectory.user_request
-        if not changed and request is trajectory.user_request:
+        self._redacted = redacted = {}
+        try:
+            invocations, request = self._redact_parts(trajectory, self._walk, self.redact_text)
+        finally:
+            self._redacted = None
+        if redacted:  # what was redacted somewhere goes everywhere (see redaction_consistency)
+            spreader = Spreader(redacted, self._marker_re, self._marker, self.counts)
+            parts = attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
+            invocations, request = self._redact_parts(parts, spreader.value, spreader.text)
+        if all(a is b for a, b in zip(invocations, trajectory.invocations)) and request is trajectory.user_request:
             return trajectory
         if sum(self.counts.values()) > before:
             self.trajectories_redacted += 1
         return attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
+
+    @staticmethod
+    def _redact_parts(trajectory: Trajectory, walk: Any, text: Any) -> tuple[list[Any], str | None]:
+        """Each invocation with ``walk`` applied to its parameters and result and ``text`` to its
+        error, and the user request with ``text`` applied (unchanged objects where nothing was)."""
+        invocations = []
+        for invocation in trajectory.invocations:
+            parameters = walk(invocation.parameters)
+            result = walk(invocation.result)
+            error = text(invocation.error) if invocation.error else invocation.error
+            if parameters is invocation.parameters and result is invocation.result and error is invocation.error:
+                invocations.append(invocation)
+            else:
+                invocations.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
+        request = text(trajectory.user_request) if trajectory.user_request else trajectory.user_request
+        return invocations, request
 
     def redact_value(self, value: Any) -> Any:
         """Any JSON-like value with its secrets replaced (the same object when nothing was)."""
@@ -234,13 +251,17 @@ class Redactor:
         if cached is not None:
             for kind, n in cached[1]:
                 self.counts[kind] = self.counts.get(kind, 0) + n
+            if cached[2] and self._redacted is not None:
+                self._redacted.update(cached[2])
             return cached[0] if cached[1] else text
-        out, found = self._scan(text)
+        out, found, values = self._scan(text)
         for kind, n in found:
             self.counts[kind] = self.counts.get(kind, 0) + n
+        if values and self._redacted is not None:
+            self._redacted.update(values)
         if len(self._text_cache) >= _CACHE_LIMIT:
             self._text_cache.clear()
-        self._text_cache[text] = (out, found)
+        self._text_cache[text] = (out, found, values)
         return out if found else text
 
     def is_secret_key(self, key: str) -> bool:
@@ -266,14 +287,16 @@ class Redactor:
 
     # -- scanning ------------------------------------------------------------------------------
 
-    def _scan(self, text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    def _scan(self, text: str) -> tuple[str, tuple[tuple[str, int], ...], tuple[tuple[str, str], ...]]:
+        """The string redacted, how many of each kind, and each value redacted with its kind."""
         if len(text) < self._min_width:
-            return text, ()
+            return text, (), ()
         low = text.casefold()
         candidates = self._candidates(text, low)
         if not candidates:
-            return text, ()
+            return text, (), ()
         found: dict[str, int] = {}
+        values: dict[str, str] = {}
         out = text
         for detector in self._detectors:
             spans = merged(detector.spans(out, low, candidates))
@@ -285,10 +308,13 @@ class Redactor:
                 continue
             marker = self._marker(detector.kind)
             for start, end in reversed(spans):
+                value = out[start:end]
+                if worth_spreading(value):
+                    values.setdefault(value, detector.kind)
                 out = out[:start] + marker + out[end:]
             low = out.casefold()
             found[detector.kind] = found.get(detector.kind, 0) + len(spans)
-        return out, tuple(found.items())
+        return out, tuple(found.items()), tuple(values.items())
 
     def _candidates(self, text: str, low: str) -> set[Rule]:
         """The rules that may find something in the string; empty proves none can. The fast path
@@ -320,6 +346,8 @@ class Redactor:
                     secret = self.is_secret_key(key)
                 if secret and self._redactable(item):
                     new = self._marker("secret_parameter")
+                    if type(item) is str and self._redacted is not None:
+                        self._remember(item)
                     self.counts["secret_parameter"] = self.counts.get("secret_parameter", 0) + 1
                 elif type(item) is str:
                     cached = texts.get(item)
@@ -351,6 +379,14 @@ class Redactor:
         if isinstance(value, str):  # a str subclass
             return self.redact_text(value)
         return value
+
+    def _remember(self, value: str) -> None:
+        """A secret-named key's whole value, to spread; and the credentials of ``<scheme> <credentials>``."""
+        if worth_spreading(value):
+            self._redacted.setdefault(value, "secret_parameter")
+            last = value.split()[-1]
+            if last != value and len(last) >= 8:
+                self._redacted.setdefault(last, "secret_parameter")
 
     def _redactable(self, value: Any) -> bool:
         if value is None or isinstance(value, bool) or value in ("", {}, []):
