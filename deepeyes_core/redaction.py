@@ -78,8 +78,8 @@ from .records import Trajectory
 from .redaction_consistency import Spreader, worth_spreading
 from .redaction_prefilter import Literal, minimal, trie_regex
 from .redaction_patterns import (
-    ANTHROPIC, AUTH_HEADER, AWS_SECRET, BEARER, EMAIL, OPENAI, PEM_BLOCK, PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN,
-    PHONE_NORTH_AMERICAN_BARE, URL_PASSWORD, VENDOR_PATTERNS, XML_SECRET, is_aws_secret, is_phone_number,
+    ANTHROPIC, AUTH_HEADER, AWS_SECRET, BEARER, EMAIL, OPENAI, PEM_BLOCK, PHONE, URL_PASSWORD, VENDOR_PATTERNS, XML_SECRET,
+    has_base64_run, has_phone_digits, is_aws_secret, is_phone_number,
 )
 from .redaction_rules import Detector, Rule, merged
 
@@ -181,6 +181,8 @@ class Redactor:
         #: The gated rules by the literals of their gate.
         self._by_literal: dict[Literal, list[Rule]] = {}
         rules = [rule for detector in self._detectors for rule in detector.rules]
+        #: Each rule's detector, by its index in ``_detectors`` (the order they run in).
+        self._detector_of = {rule: i for i, detector in enumerate(self._detectors) for rule in detector.rules}
         #: Strings shorter than this cannot hold anything any rule finds.
         self._min_width = min((rule.min_width for rule in rules), default=0)
         for rule in rules:
@@ -209,16 +211,25 @@ class Redactor:
             return trajectory
         before = sum(self.counts.values())
         self._redacted = redacted = {}
-        try:
-            invocations, request = self._redact_parts(trajectory, self._walk, self.redact_text)
-        finally:
-            self._redacted = None
+        invocations = []
+        changed = False
+        for invocation in trajectory.invocations:  # _redact_parts, written out: the hot path
+            parameters = self._walk(invocation.parameters)
+            result = self._walk(invocation.result)
+            error = self.redact_text(invocation.error) if invocation.error else invocation.error
+            if parameters is invocation.parameters and result is invocation.result and error is invocation.error:
+                invocations.append(invocation)
+                continue
+            changed = True
+            invocations.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
+        request = self.redact_text(trajectory.user_request) if trajectory.user_request else trajectory.user_request
+        self._redacted = None
+        if not changed and request is trajectory.user_request:
+            return trajectory
         if redacted:  # what was redacted somewhere goes everywhere (see redaction_consistency)
             spreader = Spreader(redacted, self._marker_re, self._marker, self.counts)
             parts = attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
             invocations, request = self._redact_parts(parts, spreader.value, spreader.text)
-        if all(a is b for a, b in zip(invocations, trajectory.invocations)) and request is trajectory.user_request:
-            return trajectory
         if sum(self.counts.values()) > before:
             self.trajectories_redacted += 1
         return attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
@@ -298,7 +309,9 @@ class Redactor:
         found: dict[str, int] = {}
         values: dict[str, str] = {}
         out = text
-        for detector in self._detectors:
+        detectors = self._detectors
+        for index in sorted({self._detector_of[rule] for rule in candidates}):  # the others find nothing
+            detector = detectors[index]
             spans = merged(detector.spans(out, low, candidates))
             if spans and self._marker_re.search(out):
                 # Never redact into what is redacted already (idempotent, counted once).
@@ -419,12 +432,11 @@ class Redactor:
             detectors.append(self._keyword_detector())
         if self._secret_keys:
             detectors.append(Detector("secret_parameter", (Rule(self._flag_pattern(), 1), Rule(XML_SECRET, 2))))
-        detectors.append(Detector("aws_secret_access_key", (Rule(AWS_SECRET),), is_aws_secret))
+        detectors.append(Detector("aws_secret_access_key", (Rule(AWS_SECRET, cheap_gate=has_base64_run),), is_aws_secret))
         if self.options.email:
             detectors.append(Detector("email", (Rule(EMAIL),)))
         if self.options.phone:
-            rules = (Rule(PHONE_INTERNATIONAL), Rule(PHONE_NORTH_AMERICAN), Rule(PHONE_NORTH_AMERICAN_BARE, 0))
-            detectors.append(Detector("phone_number", rules, is_phone_number))
+            detectors.append(Detector("phone_number", (Rule(PHONE, 0, has_phone_digits),), is_phone_number))
         return tuple(detectors)
 
     def _key_words(self) -> str:

@@ -24,6 +24,9 @@ class Rule:
     regex: re.Pattern[str]
     #: Which group is the secret; None: what ``findall`` returns (the match, or each group).
     group: int | None = None
+    #: A cheap test every string the regex matches in passes, run before the regex where the
+    #: pattern has no selective literal (a phone number, an AWS secret key).
+    cheap_gate: Callable[[str], bool] | None = None
     needs: tuple[frozenset[Literal], ...] = attrs.field(init=False)
     #: Where a match can begin, for case-insensitive patterns that begin with literals.
     starts: frozenset[str] | None = attrs.field(init=False)
@@ -49,6 +52,8 @@ class Rule:
         for need in self.needs:
             if not prefilter.present(need, text, low):
                 return False
+        if self.cheap_gate is not None and not self.cheap_gate(text):
+            return False
         return self.regex.search(text) is not None
 
     def matches(self, text: str, low: str) -> Iterator[re.Match[str]]:
