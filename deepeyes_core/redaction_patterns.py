@@ -119,11 +119,12 @@ def is_aws_secret(text: str, start: int, end: int) -> bool:
 
 # -- phone numbers ---------------------------------------------------------------------------------
 
-#: International: ``+`` and a country code (8 digits at least, the look-ahead), then either the digits (E.164, ``+14155550123``) or
-#: groups separated by one space, dot or dash, the first possibly in parentheses
-#: (``+44 20 7946 0958``, ``+1 (415) 555-0123``, ``+81 3-1234-5678``).
+#: International: ``+`` and a country code (8 digits at least, the look-ahead), then either the
+#: digits (E.164, ``+14155550123``) or groups separated by one space, dot or dash, the first
+#: possibly in parentheses (``+44 20 7946 0958``, ``+1 (415) 555-0123``, ``+81 3-1234-5678``).
 PHONE_INTERNATIONAL = re.compile(
-    r"\+(?<![\w+]\+)(?=(?:[ .()-]{0,2}[0-9]){8})[1-9][0-9]{0,3}(?:(?:[ .-]?\([0-9]{1,4}\)|[ .-][0-9]{1,4})(?:[ .-][0-9]{2,6}){1,4}|[0-9]{6,13})"
+    r"\+(?<![\w+]\+)(?=(?:[ .()-]{0,2}[0-9]){8})[1-9][0-9]{0,3}"
+    r"(?:(?:[ .-]?\([0-9]{1,4}\)|[ .-][0-9]{1,4})(?:[ .-][0-9]{2,6}){1,4}|[0-9]{6,13})"
     r"(?![\w+]|[.-][0-9]|,[0-9])"
 )
 #: North American: ``(415) 555-0123``, ``415-555-0123``, ``415.555.0123`` (area code and exchange
@@ -135,7 +136,9 @@ PHONE_NORTH_AMERICAN_BARE = re.compile(
     r"[2-9](?<![\w.+/-][2-9])[0-9]{2}([-.])[2-9][0-9]{2}\1[0-9]{4}(?![\w-]|[.,:][0-9])"
 )
 #: The three in one pattern (one search of a string instead of three).
-PHONE = re.compile("|".join(f"(?:{p.pattern})" for p in (PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN, PHONE_NORTH_AMERICAN_BARE)))
+PHONE = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN, PHONE_NORTH_AMERICAN_BARE))
+)
 
 
 def is_phone_number(text: str, start: int, end: int) -> bool:
