@@ -181,10 +181,10 @@ def test_a_commit_replaces_the_previous_runs_files_and_keeps_the_model(tmp_path)
 def test_a_failed_run_leaves_the_previous_run_and_no_staging(tmp_path):
     folder = tmp_path / "out"
     first = write_run(folder, "A")
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError, match="the run failed"):
         with RunFolder(folder) as run:
             atomic_jsonl(run.staging / "sft_train.jsonl", [{"run": "B"}])
-            1 / 0
+            raise RuntimeError("the run failed")
     assert verify_run_folder(folder).run_id == first and tags(folder) == {"A"}
     assert not list(folder.glob(".staging-*"))
 
