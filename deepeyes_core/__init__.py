@@ -80,6 +80,10 @@ from .config import RunConfig, load_config
 from .pipeline import DEFAULT_COMPONENTS, Pipeline
 from .plugins import PluginManager, contract_problems, get_plugin_manager, reset_plugin_manager
 from .records import (
+    AssistantTurn,
+    Step,
+    StepCall,
+    ToolResult,
     DEFAULT_PROMPT_LAYOUT,
     DIFFICULTIES,
     PROMPT_LAYOUTS,
@@ -95,6 +99,7 @@ from .records import (
     Trajectory,
     converter,
 )
+from .steps import TRUNCATION_MARKER, canonical_text, example_steps
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
@@ -102,10 +107,12 @@ from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
     "arguments_match",
+    "AssistantTurn",
     "atomic_json",
     "atomic_jsonl",
     "atomic_write",
     "BaselineTracker",
+    "canonical_text",
     "check_no_leak",
     "checked_records",
     "ColdStartTrainer",
@@ -128,6 +135,7 @@ __all__ = [
     "DifficultyClassifier",
     "EpochMetrics",
     "evaluate_improvement",
+    "example_steps",
     "expand_paths",
     "Exporter",
     "get_plugin_manager",
@@ -185,12 +193,15 @@ __all__ = [
     "StageFinished",
     "STAGES",
     "StageStarted",
+    "Step",
+    "StepCall",
     "SYSTEM_PROMPT",
     "TaskDescriber",
     "Tool",
     "ToolCall",
     "ToolCatalogue",
     "ToolInvocation",
+    "ToolResult",
     "ToolSpec",
     "ToolStatus",
     "TrainerSettings",
@@ -201,6 +212,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryCollector",
     "TrajectorySource",
+    "TRUNCATION_MARKER",
     "UnknownComponentError",
     "verify_run_folder",
     "write_split_jsonl",

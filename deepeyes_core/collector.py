@@ -28,6 +28,7 @@ from .pipeline import Pipeline, default_component, make_redactor
 from .plugins import get_plugin_manager
 from .redaction import RedactionOptions
 from .settings import COLLECTOR, CollectorSettings
+from .steps import example_steps
 from .records import Rejection, ToolInvocation, ToolSpec, ToolStatus, TrainingExample, Trajectory, flat_json
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
@@ -111,6 +112,8 @@ class TrajectoryCollector:
         describe_batch_size: int = COLLECTOR.describe_batch_size,
         max_value_chars: int = COLLECTOR.max_value_chars,
         max_calls_bytes: int = COLLECTOR.max_calls_bytes,
+        max_result_chars: int = COLLECTOR.max_result_chars,
+        drop_failed_calls: bool = COLLECTOR.drop_failed_calls,
         on_reject: Callable[[Rejection], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ):
@@ -118,6 +121,7 @@ class TrajectoryCollector:
         self.settings = CollectorSettings(
             quality_threshold, min_trajectory_length, max_trajectory_length,
             session_gap_seconds, session_timeout_seconds, describe_batch_size, max_value_chars, max_calls_bytes,
+            max_result_chars, drop_failed_calls,
         )
         self.quality_threshold = quality_threshold
         self.min_trajectory_length = min_trajectory_length
@@ -128,6 +132,8 @@ class TrajectoryCollector:
         self.max_value_chars = max_value_chars
         #: Most JSON bytes of a kept trajectory's arguments and results together.
         self.max_calls_bytes = max_calls_bytes
+        self.max_result_chars = max_result_chars
+        self.drop_failed_calls = drop_failed_calls
         describer = describer or default_component("task_describer")
         classifier = classifier or default_component("difficulty_classifier")
         self.describer = describer
@@ -162,7 +168,8 @@ class TrajectoryCollector:
             describer=pipeline.describer, classifier=pipeline.classifier, redactor=pipeline.redactor,
             session_gap_seconds=c.session_gap_seconds, session_timeout_seconds=c.session_timeout_seconds,
             describe_batch_size=c.describe_batch_size, max_value_chars=c.max_value_chars,
-            max_calls_bytes=c.max_calls_bytes, on_reject=on_reject, on_progress=on_progress,
+            max_calls_bytes=c.max_calls_bytes, max_result_chars=c.max_result_chars,
+            drop_failed_calls=c.drop_failed_calls, on_reject=on_reject, on_progress=on_progress,
         )
 
     # -- the guide's three steps -------------------------------------------------------------
@@ -316,6 +323,10 @@ class TrajectoryCollector:
             detail = f"success rate {trajectory.success_rate:.2f} < {self.quality_threshold:.2f}"
         elif (size := oversized(trajectory.invocations, self.max_value_chars, self.max_calls_bytes)) is not None:
             reason, detail = "too large", size
+        elif self.drop_failed_calls and trajectory.success_rate < 1.0:
+            reason = "has a failed call"
+            failed = sum(not inv.succeeded for inv in trajectory.invocations)
+            detail = f"{failed} of {length} calls failed (drop_failed_calls = true)"
         else:
             self.counts["kept"] += 1
             return True
@@ -341,7 +352,11 @@ class TrajectoryCollector:
             if isinstance(description, Rejection):
                 self.on_reject(description)
                 continue
-            example = self._example(trajectory, description)
+            try:
+                example = self._example(trajectory, description)
+            except ValueError as exc:  # a source's turns that do not cover its calls
+                self.on_reject(Rejection.of_trajectory(trajectory, "failed validation", str(exc), "validate"))
+                continue
             errors = example.validate()
             if errors:
                 self.on_reject(Rejection.of_trajectory(trajectory, "failed validation", "; ".join(errors), "validate"))
@@ -367,6 +382,9 @@ class TrajectoryCollector:
             session_id=trajectory.session_id,
             source=trajectory.source,
             locations=tuple([inv.location for inv in invocations if inv.location is not None]),
+            steps=example_steps(trajectory, self.max_result_chars),
+            final_answer=trajectory.final_answer,
+            user_request=trajectory.user_request,
         )
 
     def _with_catalogue(self, examples: list[TrainingExample]) -> list[TrainingExample]:
@@ -388,7 +406,8 @@ def _with_tools(example: TrainingExample, tools: tuple[ToolSpec, ...]) -> Traini
     e = example
     return TrainingExample(
         e.task_id, e.task_description, e.tool_sequence, e.tool_parameters, e.expected_result, e.success,
-        e.difficulty, e.agent, e.timestamp, tools, e.session_id, e.source, e.locations,
+        e.difficulty, e.agent, e.timestamp, tools, e.session_id, e.source, e.locations, e.steps,
+        e.final_answer, e.user_request,
     )
 
 

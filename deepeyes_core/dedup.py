@@ -1,10 +1,12 @@
 """Deduplication of training examples, before they are split.
 
-Two examples are duplicates when they call the same tools in the same order with the same
-arguments once those are normalised (:func:`normalise_arguments`): strings casefolded and their
+Two examples are duplicates when what the model sees and must produce is the same: the user's
+own request (where the log has one), the tools called in the same order with the same arguments,
+and the same results, once normalised (:func:`normalise_arguments`): strings casefolded and their
 whitespace collapsed, numbers compared by value (``5 == 5.0``), object keys in sorted order, all
-the way down. The task description is not part of the key: the issue defines a duplicate by its
-calls, and a model trained twice on one call sequence learns it twice whatever the wording.
+the way down. Two sessions with different requests and the same calls are two examples
+(paraphrases), and so are two with the same calls and different results. A task text the
+describer wrote is not part of the key: it is made from the calls.
 
 :func:`deduplicate` keeps the first example of each key (input order; a run's order is the log's,
 so it is deterministic) and rejects every later one with reason ``"duplicate"``, its locations,
@@ -82,12 +84,26 @@ def _digest(value: Any) -> str:
     return hashlib.blake2b(_canonical(value), digest_size=16).hexdigest()
 
 
+def _outcomes(example: TrainingExample) -> list[Any]:
+    return [
+        None if call.result is None else [call.result.content, call.result.is_error, call.result.error]
+        for step in example.steps
+        for call in step.calls
+    ]
+
+
 def _dedup_value(example: TrainingExample) -> list[Any]:
-    return [list(example.tool_sequence), [normalise_arguments(p) for p in example.tool_parameters]]
+    request = example.user_request
+    return [
+        list(example.tool_sequence),
+        [normalise_arguments(p) for p in example.tool_parameters],
+        normalise_arguments(_outcomes(example)),
+        None if request is None else normalise_arguments(request),
+    ]
 
 
 def _exact_value(example: TrainingExample) -> list[Any]:
-    return [list(example.tool_sequence), list(example.tool_parameters)]
+    return [list(example.tool_sequence), list(example.tool_parameters), _outcomes(example), example.user_request]
 
 
 def dedup_key(example: TrainingExample) -> str:

@@ -77,6 +77,9 @@ class ToolInvocation:
     session_id: str | None = None
     invocation_id: str = attrs.field(factory=_new_id)
     location: Location | None = attrs.field(default=None, eq=False)
+    #: The assistant turn this call was made in, for loggers that know it: consecutive calls with
+    #: one step id were made together (in parallel). None: a step of its own.
+    step_id: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -111,6 +114,15 @@ class ToolCall:
 
 
 @attrs.frozen(slots=True)
+class AssistantTurn:
+    """One assistant turn of a trajectory as the source recorded it: how many of the trajectory's
+    calls (the next ones, in order) it made together, and its text where the log has one."""
+
+    calls: int
+    text: str | None = None
+
+
+@attrs.frozen(slots=True)
 class Trajectory:
     """The invocations of one agent session (or trace, or conversation), in order."""
 
@@ -123,6 +135,11 @@ class Trajectory:
     #: Tool definitions the source declared (Claude / OpenAI ``tools``); empty: inferred from logs.
     tools: tuple[ToolSpec, ...] = ()
     source: str = "baseline"
+    #: The assistant turns, covering the invocations in order; empty where the source recorded no
+    #: turn structure (then calls with one ``step_id`` are one turn, and every other call its own).
+    turns: tuple[AssistantTurn, ...] = ()
+    #: The agent's closing answer after its last call, where the log has one.
+    final_answer: str | None = None
 
     @property
     def success_rate(self) -> float:
@@ -221,6 +238,38 @@ def _catalogue_text(tools: tuple[ToolSpec, ...]) -> str:
 
 
 @attrs.frozen(slots=True)
+class ToolResult:
+    """What one call returned, as the log has it: the result as text (JSON results as canonical
+    JSON: sorted keys, no spaces), and whether the call failed, with the error text. ``content`` is
+    None where the log has an error and no result."""
+
+    content: str | None
+    is_error: bool = False
+    error: str | None = None
+    #: The result's length in characters before it was cut to the size budget (None: not cut).
+    original_chars: int | None = None
+
+
+@attrs.frozen(slots=True)
+class StepCall:
+    """One call of a step, with its outcome; ``result`` is None where the log has none."""
+
+    name: str
+    arguments: dict[str, Any]
+    call_id: str
+    result: ToolResult | None = None
+
+
+@attrs.frozen(slots=True)
+class Step:
+    """One assistant turn of an example: its text (None where the log has none), then the calls it
+    made together (more than one: in parallel), each with its outcome."""
+
+    calls: tuple[StepCall, ...]
+    text: str | None = None
+
+
+@attrs.frozen(slots=True)
 class TrainingExample:
     """One supervised example: a task, and the tool calls that did it (the guide's TrainingExample)."""
 
@@ -238,6 +287,13 @@ class TrainingExample:
     session_id: str | None = None
     source: str = "baseline"
     locations: tuple[Location, ...] = attrs.field(default=(), eq=False)
+    #: The trajectory as it happened: its assistant turns with every call's real outcome. Empty
+    #: for an example made from a bare call sequence (then only the guide's record can be written).
+    steps: tuple[Step, ...] = ()
+    #: The agent's closing answer, where the log has one.
+    final_answer: str | None = None
+    #: The user's own request, where the log has one (the task text may be the describer's).
+    user_request: str | None = None
 
     @property
     def sequence_length(self) -> int:

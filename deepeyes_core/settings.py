@@ -72,6 +72,11 @@ class CollectorSettings:
     max_value_chars: int = attrs.field(default=MAX_VALUE_CHARS, validator=_at_least(1))
     #: A trajectory whose calls (arguments and results) exceed this many JSON bytes is rejected.
     max_calls_bytes: int = attrs.field(default=MAX_CALLS_BYTES, validator=_at_least(1))
+    #: A tool result longer than this is cut, with a marker and its original length kept.
+    max_result_chars: int = attrs.field(default=4000, validator=_at_least(1))
+    #: Reject trajectories with a failed call (default: keep them with their error results, since
+    #: recovering from a failed call is what agents must learn).
+    drop_failed_calls: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.min_trajectory_length > self.max_trajectory_length:

@@ -97,7 +97,7 @@ def test_replacing_the_tools_keeps_every_other_field():
 
     import attrs
 
-    from deepeyes_core import Location, ToolSpec, TrainingExample
+    from deepeyes_core import Location, Step, StepCall, ToolResult, ToolSpec, TrainingExample
     from deepeyes_core.collector import _with_tools
 
     values = {
@@ -105,6 +105,8 @@ def test_replacing_the_tools_keeps_every_other_field():
         "expected_result": "ok", "success": False, "difficulty": "hard", "agent": "A",
         "timestamp": datetime(2025, 1, 1, tzinfo=timezone.utc), "tools": (ToolSpec("b"),), "session_id": "s",
         "source": "otel", "locations": (Location("f", 3),),
+        "steps": (Step((StepCall("a", {"k": 1}, "c1", ToolResult("boom", True, "failed")),), "Let me look."),),
+        "final_answer": "Done.", "user_request": "Please do it.",
     }
     assert [f.name for f in attrs.fields(TrainingExample)] == list(values)  # a new field must be passed on too
     example, tools = TrainingExample(**values), (ToolSpec("a"),)

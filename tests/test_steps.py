@@ -1,0 +1,51 @@
+"""An example's steps are the trajectory's turns as they happened, with every call's real outcome."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from deepeyes_core import AssistantTurn, ToolResult, ToolStatus, Trajectory, canonical_text, example_steps
+from tests.conftest import invocation
+
+
+def test_each_call_keeps_its_real_result_and_error():
+    calls = (
+        attrs.evolve(invocation(at=0), result={"b": 2, "a": [1, "x"]}),
+        attrs.evolve(invocation(ok=False, at=1), result={"code": 503}),
+        invocation(ok=False, at=2),
+        attrs.evolve(invocation(at=3), result=None),
+    )
+    steps = example_steps(Trajectory("A", calls), budget=1000)
+    outcomes = [step.calls[0].result for step in steps]
+    assert outcomes == [
+        ToolResult('{"a":[1,"x"],"b":2}'),
+        ToolResult('{"code":503}', True, "timeout after 5s"),
+        ToolResult(None, True, "timeout after 5s"),
+        None,  # the log has no result: said, not filled in
+    ]
+    assert [len(step.calls) for step in steps] == [1, 1, 1, 1]
+
+
+def test_a_long_result_is_cut_with_a_marker_and_its_length():
+    call = attrs.evolve(invocation(), result="x" * 50)
+    (step,) = example_steps(Trajectory("A", (call,)), budget=20)
+    result = step.calls[0].result
+    assert result.content.startswith("x" * 20) and "truncated: 30 of 50 characters" in result.content
+    assert result.original_chars == 50
+
+
+def test_turns_come_from_the_source_or_from_step_ids():
+    calls = tuple(attrs.evolve(invocation(at=i), step_id=s) for i, s in enumerate(["a", "a", None, "b", "b", "b"]))
+    assert [len(s.calls) for s in example_steps(Trajectory("A", calls), 100)] == [2, 1, 3]
+    declared = Trajectory("A", calls, turns=(AssistantTurn(1, "first"), AssistantTurn(5, "then the rest")))
+    steps = example_steps(declared, 100)
+    assert [(len(s.calls), s.text) for s in steps] == [(1, "first"), (5, "then the rest")]
+    with pytest.raises(ValueError, match="cover 4 calls, the trajectory has 6"):
+        example_steps(attrs.evolve(declared, turns=(AssistantTurn(4),)), 100)
+
+
+def test_canonical_text_sorts_keys_and_keeps_strings():
+    assert canonical_text({"b": 1, "a": None}) == '{"a":null,"b":1}'
+    assert canonical_text("plain text") == "plain text"
+    assert ToolStatus.FAILURE.value == "failure"
