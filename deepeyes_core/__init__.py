@@ -30,6 +30,7 @@ from .components import (
     SourceItem,
     SplitRatios,
     Splitter,
+    StepGenerator,
     TaskDescriber,
     Tool,
     TrainingBackend,
@@ -100,6 +101,16 @@ from .records import (
     converter,
 )
 from .steps import TRUNCATION_MARKER, canonical_text, example_steps
+from .chat import (
+    CHAT_SYSTEM_PROMPT,
+    ChatTurn,
+    Conversation,
+    StepPrompt,
+    conversation,
+    missing_outcomes,
+    step_prompts,
+    steps_of,
+)
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
@@ -113,6 +124,8 @@ __all__ = [
     "atomic_write",
     "BaselineTracker",
     "canonical_text",
+    "CHAT_SYSTEM_PROMPT",
+    "ChatTurn",
     "check_no_leak",
     "checked_records",
     "ColdStartTrainer",
@@ -120,6 +133,8 @@ __all__ = [
     "Component",
     "ConfigError",
     "contract_problems",
+    "conversation",
+    "Conversation",
     "conversations",
     "converter",
     "cross_split_near_duplicates",
@@ -149,6 +164,7 @@ __all__ = [
     "Location",
     "Manifest",
     "MatchOptions",
+    "missing_outcomes",
     "MissingExtraError",
     "ModelRole",
     "NoOptions",
@@ -194,7 +210,11 @@ __all__ = [
     "STAGES",
     "StageStarted",
     "Step",
+    "step_prompts",
     "StepCall",
+    "StepGenerator",
+    "StepPrompt",
+    "steps_of",
     "SYSTEM_PROMPT",
     "TaskDescriber",
     "Tool",

@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from .records import Rejection, ToolInvocation, TrainingExample, Trajectory
+from .chat import StepPrompt
+from .records import Rejection, ToolCall, ToolInvocation, TrainingExample, Trajectory
 from .settings import DATASET, TRAINER
 
 #: What a trajectory source yields: invocations (grouped later), whole trajectories, or rejections.
@@ -158,6 +159,20 @@ class TrainingBackend(Component, Protocol):
     async def generate(self, model: ModelRole, prompts: Sequence[str]) -> list[str] | None:
         """Completions for the prompts, in order; None when this backend cannot answer (nothing
         was trained, or it has no model), which evaluation reports as "not measured"."""
+        ...
+
+
+class StepGenerator(Protocol):
+    """What a training backend offers for step-level evaluation (optional: a backend without it
+    is evaluated on the blind call sequence only)."""
+
+    async def generate_steps(
+        self, model: ModelRole, prompts: Sequence[StepPrompt]
+    ) -> list[tuple[ToolCall, ...]] | None:
+        """For each prompt (the conversation up to one step, with the real results before it, and
+        the tools), the calls the model makes next, parsed from its answer (empty when it made
+        none or answered in a form that is not a call), in order; None when this backend cannot
+        answer (nothing was trained), which evaluation reports as "not measured"."""
         ...
 
 

@@ -49,3 +49,26 @@ def test_canonical_text_sorts_keys_and_keeps_strings():
     assert canonical_text({"b": 1, "a": None}) == '{"a":null,"b":1}'
     assert canonical_text("plain text") == "plain text"
     assert ToolStatus.FAILURE.value == "failure"
+
+
+def test_the_neutral_conversation_interleaves_each_step_with_its_results():
+    from deepeyes_core import Step, StepCall, TrainingExample, conversation, missing_outcomes, step_prompts
+
+    ok, failed = ToolResult('{"rows":3}'), ToolResult(None, True, "timeout after 5s")
+    steps = (
+        Step((StepCall("search", {"q": "a"}, "c1", ok), StepCall("search", {"q": "b"}, "c2", failed)), "Two at once."),
+        Step((StepCall("fetch", {"id": 3}, "c3", None),)),
+    )
+    example = TrainingExample("t", "Find a and b.", ("search", "search", "fetch"), ({"q": "a"}, {"q": "b"}, {"id": 3}),
+                              steps=steps, final_answer="Found it.")
+    turns = conversation(example).turns
+    assert [(t.role, t.text, len(t.calls), t.call.call_id if t.call else None) for t in turns] == [
+        ("user", "Find a and b.", 0, None),
+        ("assistant", "Two at once.", 2, None), ("tool", None, 0, "c1"), ("tool", None, 0, "c2"),
+        ("assistant", None, 1, None), ("tool", None, 0, "c3"),
+        ("assistant", "Found it.", 0, None),
+    ]
+    assert turns[3].call.result == failed
+    assert missing_outcomes(conversation(example)) == ["call c3 (fetch) has no recorded result"]
+    prompts = step_prompts(example)
+    assert [len(p.history.turns) for p in prompts] == [1, 4] and prompts[1].expected is steps[1]
