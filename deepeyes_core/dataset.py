@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from .dedup import calls_key
 from .components import Exporter, RecordExporter, SplitRatios, Splitter
 from .errors import DatasetError
 from .io import atomic_write
@@ -90,6 +91,30 @@ def format_rejections(
     return kept, rejected
 
 
+def keep_calls_together(
+    splits: Mapping[str, Sequence[TrainingExample]],
+) -> tuple[dict[str, list[TrainingExample]], int]:
+    """``splits`` with every example that makes the same calls as another (the same tools,
+    arguments equal once normalised: :func:`~deepeyes_core.dedup.calls_key`) moved into the split
+    of the first of them (train, then val, then test): dedup keeps such examples when their
+    requests or results differ (paraphrases), and a model must not be tested on calls it was
+    trained on word for word. Returns the splits and how many examples moved."""
+    home: dict[str, str] = {}
+    keys = {}
+    for name in SPLITS:
+        for example in splits.get(name, ()):
+            key = keys[id(example)] = calls_key(example)
+            home.setdefault(key, name)
+    out: dict[str, list[TrainingExample]] = {name: [] for name in SPLITS}
+    moved = 0
+    for name in SPLITS:
+        for example in splits.get(name, ()):
+            target = home[keys[id(example)]]
+            out[target].append(example)
+            moved += target != name
+    return out, moved
+
+
 def split_statistics(examples: Sequence[TrainingExample], top: int = 10) -> dict[str, Any]:
     """The guide's per-split statistics block."""
     sequences: Counter[tuple[str, ...]] = Counter()
@@ -156,6 +181,8 @@ class SFTDataset:
         self.prompt_layout = prompt_layout
         self.splits: dict[str, list[TrainingExample]] = {}
         self.balance_report: dict[str, Any] | None = None
+        #: Examples moved so that every example making the same calls is in one split.
+        self.moved_together = 0
 
     def _needed(self) -> int:
         """The fewest examples that give every split with a non-zero ratio at least one."""
@@ -163,21 +190,29 @@ class SFTDataset:
         return max(math.ceil(1 / r - 1e-9) for r in ratios)
 
     async def split_data(self) -> dict[str, list[TrainingExample]]:
-        """Assign every example to exactly one of train, val and test."""
+        """Assign every example to exactly one of train, val and test. Examples that make the same
+        calls (:func:`~deepeyes_core.dedup.calls_key`: paraphrased requests, other results) go to
+        one split together: the splitter places the first of each such group, the others follow."""
         needed = self._needed()
         if len(self.training_examples) < needed:
             raise DatasetError(
                 f"{len(self.training_examples)} examples cannot fill train/val/test at "
                 f"{self.ratios.train:g}/{self.ratios.val:g}/{self.ratios.test:g}: need at least {needed}"
             )
-        splits = self.splitter.split(self.training_examples, self.ratios)
+        groups: dict[str, list[TrainingExample]] = {}
+        for example in self.training_examples:
+            groups.setdefault(calls_key(example), []).append(example)
+        firsts = [group[0] for group in groups.values()]
+        splits = self.splitter.split(firsts, self.ratios)
         placed = sum(len(splits.get(name, ())) for name in SPLITS)
-        if placed != len(self.training_examples) or set(splits) - set(SPLITS):
+        if placed != len(firsts) or set(splits) - set(SPLITS):
             raise DatasetError(
-                f"splitter {self.splitter.name!r} placed {placed} of {len(self.training_examples)} "
+                f"splitter {self.splitter.name!r} placed {placed} of {len(firsts)} "
                 f"examples into {sorted(splits)}; it must place each exactly once into {', '.join(SPLITS)}"
             )
-        self.splits = {name: list(splits.get(name, ())) for name in SPLITS}
+        self.splits = {
+            name: [member for first in splits.get(name, ()) for member in groups[calls_key(first)]] for name in SPLITS
+        }
         return self.splits
 
     def balance_dataset(self) -> dict[str, Any]:
@@ -189,10 +224,13 @@ class SFTDataset:
         moves = 0
         if balance is not None:
             self.splits, moves = balance(self.splits)
+            self.splits, moved = keep_calls_together(self.splits)
+            self.moved_together += moved
         tools = {name: {t for seq in {e.tool_sequence for e in examples} for t in seq} for name, examples in self.splits.items()}
         all_tools = set().union(*tools.values())
         self.balance_report = {
             "swaps": moves,
+            "kept_together": self.moved_together,
             "missing_tools": {name: sorted(all_tools - present) for name, present in tools.items()},
         }
         return self.balance_report

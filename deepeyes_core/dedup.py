@@ -106,6 +106,12 @@ def _exact_value(example: TrainingExample) -> list[Any]:
     return [list(example.tool_sequence), list(example.tool_parameters), _outcomes(example), example.user_request]
 
 
+def calls_key(example: TrainingExample) -> str:
+    """A hash of the tool sequence and the normalised arguments alone: equal for examples that
+    make the same calls, whatever their requests and results."""
+    return _digest([list(example.tool_sequence), [normalise_arguments(p) for p in example.tool_parameters]])
+
+
 def dedup_key(example: TrainingExample) -> str:
     """A hash of the tool sequence and the normalised arguments: equal for duplicates."""
     return _digest(_dedup_value(example))

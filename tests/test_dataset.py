@@ -60,7 +60,7 @@ def test_stratified_split_is_exact_deterministic_and_proportional_per_difficulty
 def test_balance_swaps_missing_tools_into_val_and_test(plugins):
     examples = make_examples(100)
     rare = [TrainingExample(task_id=f"rare_{i}", task_description="rare", tool_sequence=("rare_tool",),
-                            tool_parameters=({},), difficulty="easy") for i in range(3)]
+                            tool_parameters=({"i": i},), difficulty="easy") for i in range(3)]
     dataset = SFTDataset(examples + rare)
     splits = run(dataset.split_data())
     sizes = {k: len(v) for k, v in splits.items()}
@@ -117,3 +117,15 @@ def test_checked_records_goes_split_by_split_and_refuses_with_the_example_split_
     broken = attrs.evolve(examples[0], difficulty="extreme")
     with pytest.raises(DatasetError, match=r"'task_0000' \(split 'train'\).*difficulty 'extreme'"):
         checked_records(exporter, {"train": [broken]}, "task")
+
+
+def test_examples_making_the_same_calls_share_one_split(plugins):
+    """Dedup keeps paraphrases (same calls, other requests or results); the split keeps them together."""
+    examples = make_examples(60)
+    twins = [attrs.evolve(e, task_id=e.task_id + "_twin", user_request=f"please {e.task_description}") for e in examples[:20]]
+    dataset = SFTDataset(examples + twins)
+    splits = run(dataset.split_data())
+    dataset.balance_dataset()
+    where = {e.task_id: name for name, members in dataset.splits.items() for e in members}
+    assert all(where[e.task_id] == where[e.task_id + "_twin"] for e in examples[:20])
+    assert sum(map(len, splits.values())) == 80
