@@ -1,8 +1,8 @@
 """Secret and PII redaction of trajectories, before anything is described, exported or trained on.
 
 On by default. :class:`Redactor` walks every string of a trajectory: each invocation's
-``parameters``, ``result`` and ``error``, and the trajectory's ``user_request`` (recursively
-through dicts, lists and tuples). Tool names, agent names, session ids and declared tool specs are
+``parameters``, ``result`` and ``error`` (recursively through dicts, lists and tuples), and the
+trajectory's free texts: ``user_request``, ``final_answer`` and each assistant turn's text. Tool names, agent names, session ids and declared tool specs are
 identifiers, not payload, and are left alone.
 
 What is redacted, each counted under its *kind* in :attr:`Redactor.counts`:
@@ -114,7 +114,7 @@ from typing import Any
 import attrs
 
 from .errors import ConfigError
-from .records import Trajectory
+from .records import AssistantTurn, ToolInvocation, Trajectory
 from .redaction_consistency import Spreader, worth_spreading
 from .redaction_prefilter import Literal, minimal, trie_regex
 from .redaction_patterns import (
@@ -253,7 +253,7 @@ class Redactor:
         self._redacted = redacted = {}
         invocations = []
         changed = False
-        for invocation in trajectory.invocations:  # _redact_parts, written out: the hot path
+        for invocation in trajectory.invocations:  # _redact_invocations, written out: the hot path
             parameters = self._walk(invocation.parameters)
             result = self._walk(invocation.result)
             error = self.redact_text(invocation.error) if invocation.error else invocation.error
@@ -262,33 +262,54 @@ class Redactor:
                 continue
             changed = True
             invocations.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
-        request = self.redact_text(trajectory.user_request) if trajectory.user_request else trajectory.user_request
+        texts = self._redact_texts(trajectory, self.redact_text)
         self._redacted = None
-        if not changed and request is trajectory.user_request:
+        if not changed and texts == (trajectory.user_request, trajectory.final_answer, trajectory.turns):
             return trajectory
         if redacted:  # what was redacted somewhere goes everywhere (see redaction_consistency)
             spreader = Spreader(redacted, self._marker_re, self._marker, self.counts)
-            parts = attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
-            invocations, request = self._redact_parts(parts, spreader.value, spreader.text)
+            invocations = self._redact_invocations(invocations, spreader.value, spreader.text)
+            texts = self._redact_texts(
+                attrs.evolve(trajectory, user_request=texts[0], final_answer=texts[1], turns=texts[2]), spreader.text
+            )
         if sum(self.counts.values()) > before:
             self.trajectories_redacted += 1
-        return attrs.evolve(trajectory, invocations=tuple(invocations), user_request=request)
+        request, answer, turns = texts
+        return attrs.evolve(
+            trajectory, invocations=tuple(invocations), user_request=request, final_answer=answer, turns=turns
+        )
 
     @staticmethod
-    def _redact_parts(trajectory: Trajectory, walk: Any, text: Any) -> tuple[list[Any], str | None]:
+    def _redact_invocations(invocations: list[ToolInvocation], walk: Any, text: Any) -> list[ToolInvocation]:
         """Each invocation with ``walk`` applied to its parameters and result and ``text`` to its
-        error, and the user request with ``text`` applied (unchanged objects where nothing was)."""
-        invocations = []
-        for invocation in trajectory.invocations:
+        error (the same objects where nothing changed)."""
+        out = []
+        for invocation in invocations:
             parameters = walk(invocation.parameters)
             result = walk(invocation.result)
             error = text(invocation.error) if invocation.error else invocation.error
             if parameters is invocation.parameters and result is invocation.result and error is invocation.error:
-                invocations.append(invocation)
+                out.append(invocation)
             else:
-                invocations.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
+                out.append(attrs.evolve(invocation, parameters=parameters, result=result, error=error))
+        return out
+
+    @staticmethod
+    def _redact_texts(
+        trajectory: Trajectory, text: Any
+    ) -> tuple[str | None, str | None, tuple[AssistantTurn, ...]]:
+        """The trajectory's free texts with ``text`` applied: the user's request, the final answer
+        and each assistant turn's text (the same objects where nothing changed)."""
         request = text(trajectory.user_request) if trajectory.user_request else trajectory.user_request
-        return invocations, request
+        answer = text(trajectory.final_answer) if trajectory.final_answer else trajectory.final_answer
+        turns = trajectory.turns
+        if any(turn.text for turn in turns):
+            redacted = tuple(
+                attrs.evolve(turn, text=new) if turn.text and (new := text(turn.text)) is not turn.text else turn
+                for turn in turns
+            )
+            turns = redacted if any(a is not b for a, b in zip(redacted, turns)) else turns
+        return request, answer, turns
 
     def redact_value(self, value: Any) -> Any:
         """Any JSON-like value with its secrets replaced (the same object when nothing was)."""

@@ -72,3 +72,19 @@ def test_the_neutral_conversation_interleaves_each_step_with_its_results():
     assert missing_outcomes(conversation(example)) == ["call c3 (fetch) has no recorded result"]
     prompts = step_prompts(example)
     assert [len(p.history.turns) for p in prompts] == [1, 4] and prompts[1].expected is steps[1]
+
+
+def test_the_final_answer_and_turn_texts_are_redacted_like_everything_else():
+    from deepeyes_core import Redactor
+
+    secret = "hunter2-Very-Secret"
+    calls = (attrs.evolve(invocation(at=0), parameters={"password": secret}), invocation(at=1))
+    trajectory = Trajectory(
+        "A", calls, turns=(AssistantTurn(1, f"Logging in with {secret}."), AssistantTurn(1, "Now the query.")),
+        final_answer="Done; I emailed the report to ana@example.com.",
+    )
+    redacted = Redactor().redact(trajectory)
+    assert secret not in redacted.turns[0].text and redacted.turns[1] is trajectory.turns[1]
+    assert "ana@example.com" not in redacted.final_answer and redacted.final_answer.startswith("Done;")
+    clean = Trajectory("A", (invocation(),), turns=(AssistantTurn(1, "Nothing to hide."),), final_answer="Fine.")
+    assert Redactor().redact(clean) is clean
