@@ -19,7 +19,15 @@ from typing import Any
 
 from .errors import RecordRejected
 from .io import read_records
-from .records import AssistantTurn, Location, Rejection, ToolInvocation, ToolSpec, ToolStatus, Trajectory
+from .records import (
+    AssistantTurn,
+    Location,
+    Rejection,
+    ToolInvocation,
+    ToolSpec,
+    ToolStatus,
+    Trajectory,
+)
 
 #: A call found in a conversation: tool name, arguments, and the index of the message that made it.
 Call = tuple[str, dict[str, Any], int]

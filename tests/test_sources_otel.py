@@ -362,9 +362,10 @@ def is_tool(span) -> bool:
     if isinstance(span.get("name"), str) and span["name"].startswith("execute_tool"):
         return True
     attributes = span.get("attributes")
-    if span.get("name") == "running tool" and isinstance(attributes, list):
-        if any(isinstance(a, dict) and a.get("key") == "gen_ai.tool.name" for a in attributes):
-            return True
+    if span.get("name") == "running tool" and isinstance(attributes, list) and any(
+        isinstance(a, dict) and a.get("key") == "gen_ai.tool.name" for a in attributes
+    ):
+        return True
     return isinstance(attributes, list) and any(
         isinstance(a, dict)
         and a.get("key") == "gen_ai.operation.name"

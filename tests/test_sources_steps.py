@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from deepeyes_core import Rejection, ToolStatus, TrajectoryCollector
+from deepeyes_core import Rejection, TrajectoryCollector
 from deepeyes_core.baseline import read_invocations
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -531,7 +531,7 @@ def _pydantic_ai_run(tracer, clock: _Clock, agent: str, scenario: Scenario, mode
     in ``final_result``; each model request is a ``chat`` span, the tools it asked for run inside
     a ``running tools`` span after it; a tool that fails records the retry prompt as its result
     and raises, so the SDK records the exception and sets the ERROR status."""
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.trace import SpanKind, Status, StatusCode
 
     messages: list[dict[str, Any]] = [{"role": "user", "parts": [{"type": "text", "content": scenario.request}]}]
     with _span(
@@ -576,8 +576,6 @@ def _pydantic_ai_run(tracer, clock: _Clock, agent: str, scenario: Scenario, mode
                     if call.error:
                         retry = f"{call.error.split(': ', 1)[1]}\n\nFix the errors and try again."
                         span.set_attribute("gen_ai.tool.call.result", retry)
-                        from opentelemetry.trace import Status, StatusCode
-
                         error = ToolRetryError(call.error.split(": ", 1)[1])
                         span.record_exception(error, timestamp=clock.tick(1))
                         span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
@@ -615,11 +613,13 @@ def _traces_data(spans, integer_enums: bool = True) -> dict[str, Any]:
 
 
 def otel_traces() -> list[dict[str, Any]]:
-    """OTLP/JSON lines (TracesData) of six traced agent runs and one cron job's tool calls."""
+    """OTLP/JSON lines (TracesData) of seven traced agent runs and one cron job's tool calls."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
 
     exporter = InMemorySpanExporter()
 

@@ -64,9 +64,9 @@ def tool_call_ids(message: Mapping[str, Any]) -> list[str]:
         if not isinstance(entries, list):
             continue
         for entry in entries:
-            if isinstance(entry, dict) and (kind is None or entry.get("type") == kind):
-                if isinstance(entry.get("id"), str) and entry["id"]:
-                    ids.append(entry["id"])
+            matches = isinstance(entry, dict) and (kind is None or entry.get("type") == kind)
+            if matches and isinstance(entry.get("id"), str) and entry["id"]:
+                ids.append(entry["id"])
     return ids
 
 
