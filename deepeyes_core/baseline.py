@@ -51,6 +51,7 @@ class _LogLine(msgspec.Struct, gc=False):
     error: str | None = None
     session_id: str | None = None
     invocation_id: str | msgspec.UnsetType = msgspec.UNSET
+    step_id: str | None = None
 
 
 _decode_line = msgspec.json.Decoder(_LogLine).decode
@@ -78,7 +79,7 @@ def _invocation(location: Location, line: _LogLine) -> ToolInvocation | None:
         invocation_id = f"{location.file}:{location.line}"
     return ToolInvocation(
         line.tool_name, line.agent_name, line.parameters, line.result, status, line.latency_ms, moment,
-        line.error, line.session_id, invocation_id, location,
+        line.error, line.session_id, invocation_id, location, line.step_id,
     )
 
 
@@ -125,8 +126,15 @@ def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection
     """A JSON object from a log line as a ToolInvocation, or a Rejection naming file, line and field.
 
     A record without an ``invocation_id`` gets its location (``file:line``) as one. ``tool_name`` and
-    ``agent_name`` must be non-empty strings, ``session_id`` and ``invocation_id`` strings (or
-    absent; ``session_id`` also null): the converter would make ``123`` a tool named "123".
+    ``agent_name`` must be non-empty strings, ``session_id``, ``invocation_id`` and ``step_id``
+    strings (or absent; ``session_id`` and ``step_id`` also null): the converter would make ``123``
+    a tool named "123".
+
+    ``step_id`` (optional) names the assistant turn a call was made in: consecutive calls of a
+    session with one step id were made together (in parallel); a call without one is a step of its
+    own. Only ``step_id`` is read: ``parent_id`` is not taken as an alias, because in tracing it
+    names the caller (a parent span, often the agent run every call of a session shares), which
+    would merge calls made one after the other into one step.
     """
     if not isinstance(obj, dict):
         return Rejection("malformed record", f"expected a JSON object, got {type(obj).__name__}", (location,), stage="read")
@@ -158,7 +166,7 @@ def _identity_problem(obj: dict[str, Any]) -> str | None:
             return f"{field}: expected a string, got {_json_type(value)} {_clip(value)}"
         if value == "":
             return f"{field}: empty string"
-    for field, nullable in (("session_id", True), ("invocation_id", False)):
+    for field, nullable in (("session_id", True), ("invocation_id", False), ("step_id", True)):
         value = obj.get(field)
         if field in obj and not isinstance(value, str) and not (nullable and value is None):
             return f"{field}: expected a string{' or null' if nullable else ''}, got {_json_type(value)} {_clip(value)}"

@@ -3,7 +3,10 @@
 One JSON line is one conversation: a logged API exchange, ``{"request": ..., "response": ...}``, or
 the same keys flat. A source reads the provider's own message format and pairs each call with its
 result; this module does the rest the same way for every provider: it unwraps the line, names the
-conversation and its agent, checks that every call has its result, and makes the Trajectory.
+conversation and its agent, checks that every call has its result, and makes the Trajectory with
+its assistant turns (the calls of one assistant message are one turn, with that message's text)
+and the agent's final answer (the text of the last assistant message, when it comes after the
+last tool results).
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from typing import Any
 
 from .errors import RecordRejected
 from .io import read_records
-from .records import Location, Rejection, ToolInvocation, ToolSpec, ToolStatus, Trajectory
+from .records import (
+    AssistantTurn,
+    Location,
+    Rejection,
+    ToolInvocation,
+    ToolSpec,
+    ToolStatus,
+    Trajectory,
+)
 
 #: A call found in a conversation: tool name, arguments, and the index of the message that made it.
 Call = tuple[str, dict[str, Any], int]
@@ -111,11 +122,17 @@ def paired_trajectory(
     user_request: str | None,
     tools: tuple[ToolSpec, ...],
     source: str,
+    texts: Mapping[int, str | None] | None = None,
+    final_answer: str | None = None,
 ) -> Trajectory:
     """The Trajectory of a conversation whose calls (by id, in call order) all have their results
     (by call id; ``outcome`` reads one). Raises RecordRejected ``no tool calls``, ``awaiting tool
     results`` (the calls without a result are all in the last message: a per-call logger writes
-    the conversation again, longer, on a later line) or ``unpaired <call_kind>``."""
+    the conversation again, longer, on a later line) or ``unpaired <call_kind>``.
+
+    The calls of one message (consecutive calls with one message index) are one assistant turn,
+    whose text is ``texts[message index]`` (None where the message has no text). ``final_answer``
+    is the agent's closing text, where the conversation has one."""
     if not calls:
         raise RecordRejected("no tool calls", f"the conversation has no {call_kind}")
     unpaired = [call_id for call_id in calls if call_id not in results]
@@ -149,4 +166,20 @@ def paired_trajectory(
         user_request=user_request,
         tools=tools,
         source=source,
+        turns=turns_of_messages([message for _, _, message in calls.values()], texts or {}),
+        final_answer=final_answer,
     )
+
+
+def turns_of_messages(messages: Sequence[int], texts: Mapping[int, str | None]) -> tuple[AssistantTurn, ...]:
+    """One turn per run of consecutive calls made in one message (``messages``: each call's
+    message index, in call order), with that message's text."""
+    turns: list[AssistantTurn] = []
+    previous: int | None = None
+    for message in messages:
+        if message == previous:
+            turns[-1] = AssistantTurn(turns[-1].calls + 1, turns[-1].text)
+        else:
+            turns.append(AssistantTurn(1, texts.get(message)))
+        previous = message
+    return tuple(turns)

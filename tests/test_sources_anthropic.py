@@ -81,6 +81,8 @@ def summary(items):
                         for i in item.invocations
                     ),
                     tuple(t.name for t in item.tools),
+                    tuple((t.calls, t.text) for t in item.turns),
+                    item.final_answer,
                 )
             )
         else:
@@ -101,16 +103,17 @@ def test_reads_what_the_anthropic_sdk_produced(source, tmp_path):
     items = read(source, sample)
     trajectories = [i for i in items if isinstance(i, Trajectory)]
     rejections = [i for i in items if isinstance(i, Rejection)]
-    assert len(items) == 13  # one item per line
+    assert len(items) == 17  # one item per line
     assert [t.session_id for t in trajectories] == [
         "conv-weather-paris",
         "conv-lisbon-trip",
         "conv-currency-email",
         "conv-atlantis-hotel",
         "conv-weather-japan",
+        "conv-berlin-weekend",
     ]
     assert {r.reason for r in rejections} == {"awaiting tool results", "no tool calls"}
-    assert sum(r.reason == "awaiting tool results" for r in rejections) == 7
+    assert sum(r.reason == "awaiting tool results" for r in rejections) == 10
     lisbon = trajectories[1]
     assert lisbon.tool_sequence == ("search_flights", "book_hotel")
     assert lisbon.invocations[1].parameters == {"city": "Lisbon", "nights": 3, "check_in": "2025-12-03"}
@@ -130,6 +133,14 @@ def test_reads_what_the_anthropic_sdk_produced(source, tmp_path):
     assert atlantis.status is ToolStatus.FAILURE and atlantis.result is None
     assert atlantis.error == "HotelNotFound: no hotels found in Atlantis"
     assert [i.parameters["city"] for i in trajectories[4].invocations] == ["Tokyo", "Osaka"]  # parallel calls, in order
+    # Turns: the tool_use blocks of one message, with its text blocks; the closing text is the answer.
+    assert [(t.calls, t.text) for t in lisbon.turns] == [(1, "I'll look for flights first."), (1, "TP541 fits; now the hotel.")]
+    assert lisbon.final_answer.startswith("Flight TP541 leaves at 07:05")
+    assert [(t.calls, t.text) for t in trajectories[4].turns] == [(2, "Checking both cities at once.")]
+    berlin = trajectories[5]
+    assert [t.calls for t in berlin.turns] == [2, 1, 2] and berlin.turns[2].text is None
+    assert [i.status for i in berlin.invocations[:2]] == [ToolStatus.FAILURE, ToolStatus.SUCCESS]
+    assert berlin.invocations[0].error == "ValueError: unit must be celsius or fahrenheit"
 
 
 def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):
@@ -140,7 +151,7 @@ def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):
 def test_several_files_in_one_read(source, tmp_path):
     other = write_lines(tmp_path / "more.jsonl", ["{broken"])
     items = read(source, SAMPLE, other)
-    assert len(items) == 14
+    assert len(items) == 18
     assert items[-1].reason == "malformed JSON" and items[-1].locations[0].file == str(other)
 
 

@@ -70,6 +70,8 @@ def summary(items):
             i.agent_name,
             i.user_request,
             tuple((v.tool_name, json.dumps(v.parameters, sort_keys=True), v.status.value) for v in i.invocations),
+            tuple((t.calls, t.text) for t in i.turns),
+            i.final_answer,
         )
         if isinstance(i, Trajectory)
         else ("R", i.reason, i.records)
@@ -90,13 +92,14 @@ def test_reads_what_the_openai_sdk_produced(source, tmp_path):
     sample = write_lines(tmp_path / "openai.jsonl", load_make_samples().openai_transcripts())
     items = read(source, sample)
     trajectories = [i for i in items if isinstance(i, Trajectory)]
-    assert len(items) == 13
+    assert len(items) == 17
     assert [t.session_id for t in trajectories] == [
         "conv-weather-paris",
         "conv-lisbon-trip",
         "conv-currency-email",
         "conv-atlantis-hotel",
         "conv-weather-japan",
+        "conv-berlin-weekend",
     ]
     assert sorted({i.reason for i in items if isinstance(i, Rejection)}) == ["awaiting tool results", "no tool calls"]
     currency = trajectories[2]
@@ -115,6 +118,13 @@ def test_reads_what_the_openai_sdk_produced(source, tmp_path):
     # Chat Completions has no failure flag: the failed booking reads as a success whose result says so.
     atlantis = trajectories[3].invocations[0]
     assert atlantis.status is ToolStatus.SUCCESS and "HotelNotFound" in atlantis.result
+    # Turns: the tool_calls of one assistant message, with its content; the closing content is the answer.
+    lisbon, japan, berlin = trajectories[1], trajectories[4], trajectories[5]
+    assert [(t.calls, t.text) for t in lisbon.turns] == [(1, "I'll look for flights first."), (1, "TP541 fits; now the hotel.")]
+    assert [(t.calls, t.text) for t in currency.turns] == [(1, None), (1, None)]  # content null
+    assert currency.final_answer == "250 USD is 231.75 EUR; I emailed it to ana@example.com."
+    assert [(t.calls, t.text) for t in japan.turns] == [(2, "Checking both cities at once.")]
+    assert [t.calls for t in berlin.turns] == [2, 1, 2]
 
 
 def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):

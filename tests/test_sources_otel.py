@@ -79,6 +79,8 @@ def summary(items):
                 (v.tool_name, json.dumps(v.parameters, sort_keys=True), v.status.value, v.error, v.latency_ms)
                 for v in i.invocations
             ),
+            tuple((t.calls, t.text) for t in i.turns),
+            i.final_answer,
         )
         if isinstance(i, Trajectory)
         else ("R", i.reason, i.records)
@@ -102,9 +104,10 @@ def test_reads_what_the_opentelemetry_sdk_produced(source, tmp_path):
         "currency-agent",
         "mail-agent",
         "travel-assistant",
+        "travel-assistant",
         "weather-cron",
     ]
-    paris, lisbon, atlantis, currency, mail, japan, cron = trajectories
+    paris, lisbon, atlantis, currency, mail, japan, berlin, cron = trajectories
     assert paris.user_request == "What's the weather in Paris right now? Should I pack an umbrella?"
     [weather] = paris.invocations
     assert (weather.tool_name, weather.parameters, weather.result) == (
@@ -124,9 +127,13 @@ def test_reads_what_the_opentelemetry_sdk_produced(source, tmp_path):
         "send_email",
     }
     assert lisbon.tool_sequence == ("search_flights", "book_hotel") and lisbon.tools == ()
-    # Line 2 writes enum names: STATUS_CODE_ERROR is a failure, its error the error.type attribute.
+    # Line 2 writes enum names: STATUS_CODE_ERROR is a failure, its error the error.type and the status message.
     [hotel] = atlantis.invocations
-    assert (hotel.status, hotel.error, hotel.result) == (ToolStatus.FAILURE, "HotelNotFound", None)
+    assert (hotel.status, hotel.error, hotel.result) == (
+        ToolStatus.FAILURE,
+        "HotelNotFound: no hotels found in Atlantis",
+        None,
+    )
     # One trace, two agents, spread over lines 3 and 4: one trajectory per agent, one session.
     assert currency.session_id == mail.session_id and currency.trajectory_id != mail.trajectory_id
     assert (currency.user_request, mail.user_request) == (
@@ -136,6 +143,29 @@ def test_reads_what_the_opentelemetry_sdk_produced(source, tmp_path):
     assert {inv.location.line for inv in currency.invocations + mail.invocations} == {3, 4}
     assert [i.parameters["city"] for i in japan.invocations] == ["Tokyo", "Osaka"]  # by start time
     assert cron.user_request is None  # no invoke_agent span; agent from the resource's service.name
+    # Turns: the tool spans after one chat span (its gen_ai.output.messages text); the last chat
+    # span's text is the answer.
+    assert [(t.calls, t.text) for t in lisbon.turns] == [(1, "I'll look for flights first."), (1, "TP541 fits; now the hotel.")]
+    assert lisbon.final_answer.startswith("Flight TP541 leaves at 07:05")
+    assert [(t.calls, t.text) for t in japan.turns] == [(2, "Checking both cities at once.")]
+    assert (currency.final_answer, mail.final_answer) == (
+        "250 USD is 231.75 EUR.",
+        "I emailed ana@example.com that 250 USD is 231.75 EUR.",
+    )
+    assert (cron.turns, cron.final_answer) == ((), None)  # no chat span: no structure, no answer
+    # pydantic-ai's layout: the request only in pydantic_ai.all_messages, tools under "running
+    # tools", a tool that raised (exception event, ERROR status) after recording the retry prompt.
+    assert berlin.user_request.startswith("Check the weather in Berlin and Munich")
+    assert [(t.calls, t.text) for t in berlin.turns] == [
+        (2, "Checking both cities first."),
+        (1, "Kelvin is not accepted; asking for Berlin in celsius."),
+        (2, None),
+    ]
+    failed = berlin.invocations[0]
+    assert (failed.status, failed.error) == (ToolStatus.FAILURE, "ToolRetryError: unit must be celsius or fahrenheit")
+    assert failed.result == "unit must be celsius or fahrenheit\n\nFix the errors and try again."
+    assert [i.status for i in berlin.invocations[1:]] == [ToolStatus.SUCCESS] * 4
+    assert berlin.final_answer.startswith("Munich is warmer")
 
 
 def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):
@@ -332,6 +362,10 @@ def is_tool(span) -> bool:
     if isinstance(span.get("name"), str) and span["name"].startswith("execute_tool"):
         return True
     attributes = span.get("attributes")
+    if span.get("name") == "running tool" and isinstance(attributes, list) and any(
+        isinstance(a, dict) and a.get("key") == "gen_ai.tool.name" for a in attributes
+    ):
+        return True
     return isinstance(attributes, list) and any(
         isinstance(a, dict)
         and a.get("key") == "gen_ai.operation.name"
@@ -445,8 +479,9 @@ def test_a_run_reads_claude_transcripts_and_otel_traces_at_once(manager, tmp_pat
         for split in ("train", "val", "test")
         for line in (out / f"sft_{split}.jsonl").read_text().splitlines()
     ]
-    # 5 conversations + 7 trajectories from traces, less the two failed bookings (quality filter).
-    # The 3 trajectories that repeat another's calls have other requests or results: not duplicates.
+    # 6 conversations + 8 trajectories from traces, less the two failed bookings and the two
+    # Berlin runs with one failed call in five (quality filter: 0.8 < 0.9). No duplicates: a
+    # transcript's results are the text the model read, a trace's the recorded JSON.
     assert len(examples) == result["training_examples_count"] == 10
     assert sorted({e["metadata"]["source"] for e in examples}) == ["anthropic-messages", "otel"]
     assert {e["metadata"]["agent"] for e in examples} == {"travel-assistant", "traced"}
@@ -455,9 +490,9 @@ def test_a_run_reads_claude_transcripts_and_otel_traces_at_once(manager, tmp_pat
     assert 'Task: Use the get weather tool with city "Reykjavik"' in prompts  # no request in the trace: template
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
     reasons = sorted(r["reason"] for r in rejects)
-    assert reasons == ["awaiting tool results"] * 7 + ["below quality threshold"] * 2 + ["no tool calls"] * 2
+    assert reasons == ["awaiting tool results"] * 10 + ["below quality threshold"] * 4 + ["no tool calls"] * 2
     assert {r["locations"][0]["file"] for r in rejects} == {str(SAMPLES / "claude_transcripts.jsonl"), str(SAMPLE)}
     # Every tool call of a whole conversation or a trace is in an example or a rejection.
     kept_calls = sum(len(e["metadata"]["tool_sequence"]) for e in examples)
     filtered_calls = sum(r["records"] for r in rejects if r["reason"] in ("below quality threshold", "duplicate"))
-    assert kept_calls + filtered_calls == 8 + 9  # tool calls of the five conversations + tool spans
+    assert kept_calls + filtered_calls == 13 + 14  # tool calls of the six conversations + tool spans

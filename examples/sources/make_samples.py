@@ -8,10 +8,14 @@
   three calls is therefore three lines, each longer than the last (the source keeps the last).
 - ``openai_transcripts.jsonl``: the same with the ``openai`` SDK and Chat Completions.
 - ``otel_traces.jsonl``: the same agent runs traced with ``opentelemetry-sdk`` (GenAI semantic
-  conventions: ``invoke_agent`` / ``chat`` / ``execute_tool`` spans), exported through
-  ``encode_spans`` + protobuf's ``MessageToDict`` as OTLP/JSON lines, ids turned from base64 into
-  hex as the collector's file exporter writes them. Most lines use integer enums (the OTLP/JSON
-  spec); one uses enum names, as some producers do; one trace is split over two lines.
+  conventions: ``invoke_agent`` / ``chat`` / ``execute_tool`` spans, the chat spans carrying
+  ``gen_ai.output.messages``), exported through ``encode_spans`` + protobuf's ``MessageToDict`` as
+  OTLP/JSON lines, ids turned from base64 into hex as the collector's file exporter writes them.
+  Most lines use integer enums (the OTLP/JSON spec); one uses enum names, as some producers do; one
+  trace is split over two lines. One run has pydantic-ai's layout and attributes: the request and
+  the answer only in the agent span's ``pydantic_ai.all_messages`` / ``final_result``, a
+  ``running tools`` span around the tools of one model response, and a tool that raises (the SDK
+  records the exception event and the ERROR status) after recording the retry prompt as its result.
 
 Everything is deterministic (fixed ids, clocks and answers), so rerunning gives the same files
 for the same SDK versions. Needs: anthropic, openai, opentelemetry-sdk,
@@ -51,6 +55,10 @@ class Scenario:
     request: str
     steps: list[list[Call]] = field(default_factory=list)  # one list per assistant turn (parallel calls)
     answer: str = "Done."
+    notes: tuple[str | None, ...] = ()  # what the assistant says in each turn, beside its calls
+
+    def note(self, step: int) -> str | None:
+        return self.notes[step] if step < len(self.notes) else None
 
 
 SCENARIOS = [
@@ -80,6 +88,7 @@ SCENARIOS = [
             ],
         ],
         "Flight TP541 leaves at 07:05 (189 EUR); Casa do Rio is booked for 3 nights (HX-20931).",
+        ("I'll look for flights first.", "TP541 fits; now the hotel."),
     ),
     Scenario(
         "conv-currency-email",
@@ -127,6 +136,33 @@ SCENARIOS = [
             ]
         ],
         "Tokyo is clear at 11 °C; Osaka is cloudy at 13 °C.",
+        ("Checking both cities at once.",),
+    ),
+    Scenario(
+        "conv-berlin-weekend",
+        "Check the weather in Berlin and Munich, convert 120 EUR to USD, then book a hotel for 2 nights "
+        "from 2025-12-12 in whichever city is warmer.",
+        [
+            [
+                Call(
+                    "get_weather",
+                    {"city": "Berlin", "unit": "kelvin"},
+                    None,
+                    error="ValueError: unit must be celsius or fahrenheit",
+                ),
+                Call("get_weather", {"city": "Munich", "unit": "celsius"}, {"temperature": 6, "conditions": "sunny"}),
+            ],
+            [Call("get_weather", {"city": "Berlin", "unit": "celsius"}, {"temperature": 4, "conditions": "overcast"})],
+            [
+                Call("convert_currency", {"amount": 120, "from_currency": "EUR", "to_currency": "USD"},
+                     {"amount": 129.6, "rate": 1.08}),
+                Call("book_hotel", {"city": "Munich", "nights": 2, "check_in": "2025-12-12"},
+                     {"confirmation": "HX-31877", "hotel": "Isar Hof"}),
+            ],
+        ],
+        "Munich is warmer (6 °C and sunny; Berlin 4 °C, overcast), so Isar Hof in Munich is booked for 2 nights "
+        "from 2025-12-12 (HX-31877). 120 EUR is 129.60 USD.",
+        ("Checking both cities first.", "Kelvin is not accepted; asking for Berlin in celsius.", None),
     ),
     Scenario("conv-greeting", "How do I say good morning in French?", [], "Bonjour!"),
 ]
@@ -215,7 +251,9 @@ def _claude_handler(sent: list[dict[str, Any]]):
         step = sum(1 for m in body["messages"] if m["role"] == "assistant")
         message_id = _id("msg_", scenario.conversation_id, step)
         if step < len(scenario.steps):
-            content = [
+            note = scenario.note(step)
+            content = [{"type": "text", "text": note}] if note else []
+            content += [
                 {
                     "type": "tool_use",
                     "id": _id("toolu_", scenario.conversation_id, step, i),
@@ -301,7 +339,7 @@ def _openai_handler(sent: list[dict[str, Any]]):
         if step < len(scenario.steps):
             message = {
                 "role": "assistant",
-                "content": None,
+                "content": scenario.note(step),
                 "refusal": None,
                 "tool_calls": [
                     {
@@ -435,7 +473,11 @@ def _agent_run(
                 tracer,
                 clock,
                 f"chat {model}",
-                {"gen_ai.operation.name": "chat", "gen_ai.request.model": model},
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": model,
+                    "gen_ai.output.messages": json.dumps([_assistant_message(scenario, step)]),
+                },
                 SpanKind.CLIENT,
             ):
                 clock.tick(420)
@@ -455,10 +497,98 @@ def _agent_run(
             tracer,
             clock,
             f"chat {model}",
-            {"gen_ai.operation.name": "chat", "gen_ai.request.model": model},
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": model,
+                "gen_ai.output.messages": json.dumps([_assistant_message(scenario, len(scenario.steps))]),
+            },
             SpanKind.CLIENT,
         ):
             clock.tick(380)
+
+
+def _assistant_message(scenario: Scenario, step: int) -> dict[str, Any]:
+    """The model's response before ``step`` (its note and calls), or its answer after the last
+    step, as a GenAI semantic-convention output message."""
+    if step >= len(scenario.steps):
+        return {"role": "assistant", "parts": [{"type": "text", "content": scenario.answer}], "finish_reason": "stop"}
+    note = scenario.note(step)
+    parts: list[dict[str, Any]] = [{"type": "text", "content": note}] if note else []
+    parts += [
+        {"type": "tool_call", "id": _id("call_", scenario.conversation_id, step, i), "name": c.name, "arguments": c.arguments}
+        for i, c in enumerate(scenario.steps[step])
+    ]
+    return {"role": "assistant", "parts": parts, "finish_reason": "tool_call"}
+
+
+class ToolRetryError(Exception):
+    """Stands for pydantic-ai's exception of the same name (a tool asked the model to retry)."""
+
+
+def _pydantic_ai_run(tracer, clock: _Clock, agent: str, scenario: Scenario, model: str = OPENAI_MODEL) -> None:
+    """One agent run as pydantic-ai (instrumentation version 3+) traces it: the agent span carries
+    the run's messages only in ``pydantic_ai.all_messages`` (set when the run ends) and its output
+    in ``final_result``; each model request is a ``chat`` span, the tools it asked for run inside
+    a ``running tools`` span after it; a tool that fails records the retry prompt as its result
+    and raises, so the SDK records the exception and sets the ERROR status."""
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    messages: list[dict[str, Any]] = [{"role": "user", "parts": [{"type": "text", "content": scenario.request}]}]
+    with _span(
+        tracer, clock, f"invoke_agent {agent}", {"gen_ai.agent.name": agent, "gen_ai.operation.name": "invoke_agent"}
+    ) as run:
+        for step in range(len(scenario.steps) + 1):
+            response = _assistant_message(scenario, step)
+            with _span(
+                tracer,
+                clock,
+                f"chat {model}",
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": model,
+                    "gen_ai.input.messages": json.dumps(messages),
+                    "gen_ai.output.messages": json.dumps([response]),
+                },
+                SpanKind.CLIENT,
+            ):
+                clock.tick(400)
+            messages.append({k: v for k, v in response.items() if k != "finish_reason"})
+            if step == len(scenario.steps):
+                break
+            returns = []
+            calls = scenario.steps[step]
+            with _span(
+                tracer, clock, "running tools", {"tools": [c.name for c in calls], "logfire.msg": f"running {len(calls)} tools"}
+            ):
+                for i, call in enumerate(calls):
+                    call_id = _id("call_", scenario.conversation_id, step, i)
+                    span = tracer.start_span(
+                        f"execute_tool {call.name}",
+                        attributes={
+                            "gen_ai.tool.name": call.name,
+                            "gen_ai.tool.call.id": call_id,
+                            "gen_ai.tool.call.arguments": json.dumps(call.arguments),
+                            "logfire.msg": f"running tool: {call.name}",
+                        },
+                        start_time=clock.tick(1),
+                    )
+                    clock.tick(30 + 10 * i)
+                    if call.error:
+                        retry = f"{call.error.split(': ', 1)[1]}\n\nFix the errors and try again."
+                        span.set_attribute("gen_ai.tool.call.result", retry)
+                        error = ToolRetryError(call.error.split(": ", 1)[1])
+                        span.record_exception(error, timestamp=clock.tick(1))
+                        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                        returns.append({"type": "tool_call_response", "id": call_id, "name": call.name, "result": retry})
+                    else:
+                        span.set_attribute("gen_ai.tool.call.result", json.dumps(call.result))
+                        returns.append(
+                            {"type": "tool_call_response", "id": call_id, "name": call.name, "result": call.result}
+                        )
+                    span.end(end_time=clock.tick(1))
+            messages.append({"role": "user", "parts": returns})
+        run.set_attribute("pydantic_ai.all_messages", json.dumps(messages))
+        run.set_attribute("final_result", scenario.answer)
 
 
 def _hex_ids(node: Any) -> Any:
@@ -483,11 +613,13 @@ def _traces_data(spans, integer_enums: bool = True) -> dict[str, Any]:
 
 
 def otel_traces() -> list[dict[str, Any]]:
-    """OTLP/JSON lines (TracesData) of six traced agent runs and one cron job's tool calls."""
+    """OTLP/JSON lines (TracesData) of seven traced agent runs and one cron job's tool calls."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
 
     exporter = InMemorySpanExporter()
 
@@ -527,14 +659,19 @@ def otel_traces() -> list[dict[str, Any]]:
         },
     ):
         _agent_run(
-            tracer, clock, "currency-agent", Scenario("conv-currency", "Convert 250 USD to EUR.", planner.steps[:1])
+            tracer, clock, "currency-agent", Scenario("conv-currency", "Convert 250 USD to EUR.", planner.steps[:1], "250 USD is 231.75 EUR.")
         )
         first_half = batch()
         _agent_run(
             tracer,
             clock,
             "mail-agent",
-            Scenario("conv-mail", "Email ana@example.com the converted amount.", planner.steps[1:]),
+            Scenario(
+                "conv-mail",
+                "Email ana@example.com the converted amount.",
+                planner.steps[1:],
+                "I emailed ana@example.com that 250 USD is 231.75 EUR.",
+            ),
         )
     lines.append(_traces_data(first_half))
     lines.append(_traces_data(batch()))
@@ -542,7 +679,11 @@ def otel_traces() -> list[dict[str, Any]]:
     _agent_run(tracer, clock, "travel-assistant", by_id["conv-weather-japan"])
     _agent_run(tracer, clock, "travel-assistant", by_id["conv-greeting"])
     lines.append(_traces_data(batch()))
-    # Line 6: a job with no agent framework: tool spans only, named by the resource's service.name.
+    # Line 6: pydantic-ai's layout: a failed call beside a parallel one, then a retry, then two
+    # calls at once; the request and answer only in pydantic_ai.all_messages / final_result.
+    _pydantic_ai_run(tracer, clock, "travel-assistant", by_id["conv-berlin-weekend"])
+    lines.append(_traces_data(batch()))
+    # Line 7: a job with no agent framework: tool spans only, named by the resource's service.name.
     cron = tracer_for("weather-cron", 2)
     with _span(cron, clock, "refresh", {}):
         with _span(

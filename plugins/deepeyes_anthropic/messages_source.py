@@ -16,8 +16,14 @@ keys: ``metadata.conversation_id`` / ``conversation_id`` / ``id`` (the session i
 
 **Pairing.** ``tool_use`` blocks (and ``server_tool_use`` / ``mcp_tool_use``) are paired with the
 ``tool_result`` block (or ``*_tool_result``) that names their id; ``is_error: true`` makes the
-invocation a FAILURE whose error is the result's text. The first user turn's text is the
-trajectory's ``user_request``; the request's ``tools`` become its ``ToolSpec``s.
+invocation a FAILURE whose error is the result's text (the content the model saw). The first user
+turn's text is the trajectory's ``user_request``; the request's ``tools`` become its ``ToolSpec``s.
+
+**Turns and answer.** The tool_use blocks of one assistant message are one assistant turn (calls
+made together), whose text is that message's ``text`` blocks joined by newlines (None where it has
+none). The text of the first assistant message without tool_use after the last tool results (the
+one that closes the tool loop) is the trajectory's ``final_answer``; a conversation that ends on
+tool results (or with an assistant message without text) has none.
 
 **Rejections** (stage ``read``): ``malformed JSON`` / ``torn last line`` (from ``read_jsonl``),
 ``malformed record`` (not the shape above), ``unparseable arguments`` (a ``tool_use.input`` that
@@ -137,7 +143,7 @@ class AnthropicMessagesSource:
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
         stamp = record_timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
-        calls, results, user_request = _walk(messages)
+        calls, results, user_request, texts, final_answer = _walk(messages)
         return conversations.paired_trajectory(
             location,
             calls=calls,
@@ -152,16 +158,23 @@ class AnthropicMessagesSource:
             user_request=user_request,
             tools=tools,
             source=self.name,
+            texts=texts,
+            final_answer=final_answer,
         )
 
 
-def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None]:
-    """Calls by id (tool name, arguments, message index) in call order, results by id, and the
-    text of the first user turn."""
+def _walk(
+    messages: list[Any],
+) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None, dict[int, str | None], str | None]:
+    """Calls by id (tool name, arguments, message index) in call order, results by id, the text
+    of the first user turn, the text of each assistant message by index, and the final answer."""
     calls: dict[str, conversations.Call] = {}
     results: dict[str, dict[str, Any]] = {}
     user_request: str | None = None
     seen_user = False
+    texts: dict[int, str | None] = {}
+    final_answer: str | None = None
+    answered = False  # an assistant message without calls came after the last tool results
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             raise RecordRejected.malformed(f"messages[{index}] is not an object")
@@ -177,6 +190,8 @@ def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str,
         if role == "user" and not seen_user:
             seen_user = True
             user_request = conversations.text_of(blocks).strip() or None
+        made = len(calls)
+        had_results = len(results)
         for position, block in enumerate(blocks):
             where = f"messages[{index}].content[{position}]"
             if not isinstance(block, dict) or not isinstance(block.get("type"), str):
@@ -201,7 +216,16 @@ def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str,
                 if call_id in results:
                     raise RecordRejected.malformed(f"{where}: a second result for {call_id}")
                 results[call_id] = block
-    return calls, results, user_request
+        if len(results) > had_results:
+            answered, final_answer = False, None
+        if role == "assistant":
+            text = conversations.text_of(blocks).strip() or None
+            if len(calls) > made:
+                texts[index] = text
+                answered, final_answer = False, None
+            elif calls and not answered:
+                answered, final_answer = True, text
+    return calls, results, user_request, texts, final_answer
 
 
 @hookimpl

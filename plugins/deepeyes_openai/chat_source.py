@@ -20,7 +20,13 @@ message whose ``tool_call_id`` names it. ``function.arguments`` is a JSON string
 arguments``. The Chat Completions format has no failure flag: an invocation is a SUCCESS unless its
 ``tool`` message carries ``"is_error": true`` (a field some loggers add), which makes it a FAILURE
 with the message's text as the error. The first user message's text is the ``user_request``; the
-request's ``tools`` become ``ToolSpec``s. The legacy ``function_call`` / ``function`` role (no ids)
+request's ``tools`` become ``ToolSpec``s.
+
+**Turns and answer.** The ``tool_calls`` of one assistant message are one assistant turn (calls
+made together), whose text is that message's ``content`` (None where it is empty or null). The
+``content`` of the first assistant message without tool_calls after the last tool message (the one
+that closes the tool loop) is the trajectory's ``final_answer``; a conversation that ends on tool
+messages (or with an assistant message without content) has none. The legacy ``function_call`` / ``function`` role (no ids)
 is not read.
 
 **Rejections** (stage ``read``): ``malformed JSON`` / ``torn last line``, ``malformed record``,
@@ -138,7 +144,7 @@ class OpenAIChatSource:
             stamp = record_timestamp(created)
         else:
             stamp = mtime
-        calls, results, user_request = _walk(messages)
+        calls, results, user_request, texts, final_answer = _walk(messages)
         return conversations.paired_trajectory(
             location,
             calls=calls,
@@ -153,6 +159,8 @@ class OpenAIChatSource:
             user_request=user_request,
             tools=tools,
             source=self.name,
+            texts=texts,
+            final_answer=final_answer,
         )
 
 
@@ -165,13 +173,19 @@ def _outcome(message: dict[str, Any]) -> conversations.Outcome:
     return (content if content is None or isinstance(content, str) else text), ToolStatus.SUCCESS, None
 
 
-def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None]:
-    """Calls by id (tool name, arguments, message index) in call order, tool messages by call
-    id, and the text of the first user message."""
+def _walk(
+    messages: list[Any],
+) -> tuple[dict[str, conversations.Call], dict[str, dict[str, Any]], str | None, dict[int, str | None], str | None]:
+    """Calls by id (tool name, arguments, message index) in call order, tool messages by call id,
+    the text of the first user message, the content of each assistant message that made calls (by
+    index), and the final answer."""
     calls: dict[str, conversations.Call] = {}
     results: dict[str, dict[str, Any]] = {}
     user_request: str | None = None
     seen_user = False
+    texts: dict[int, str | None] = {}
+    final_answer: str | None = None
+    answered = False  # an assistant message without calls came after the last tool message
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             raise RecordRejected.malformed(f"messages[{index}] is not an object")
@@ -183,7 +197,12 @@ def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str,
             user_request = conversations.text_of(message.get("content")).strip() or None
         if role == "assistant":
             tool_calls = message.get("tool_calls")
-            if tool_calls is None:
+            text = conversations.text_of(message.get("content")).strip() or None
+            if not tool_calls:  # None, or an empty list some loggers write
+                if tool_calls is not None and not isinstance(tool_calls, list):
+                    raise RecordRejected.malformed(f"messages[{index}].tool_calls is not a list")
+                if calls and not answered:
+                    answered, final_answer = True, text
                 continue
             if not isinstance(tool_calls, list):
                 raise RecordRejected.malformed(f"messages[{index}].tool_calls is not a list")
@@ -203,6 +222,8 @@ def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str,
                 if call_id in calls:
                     raise RecordRejected.malformed(f"{where}: tool_call id {call_id} appears twice")
                 calls[call_id] = (function["name"], _arguments(function.get("arguments"), call_id), index)
+            texts[index] = text
+            answered, final_answer = False, None
         elif role == "tool":
             call_id = conversations.nonempty_string(message.get("tool_call_id"))
             if call_id is None:
@@ -214,7 +235,8 @@ def _walk(messages: list[Any]) -> tuple[dict[str, conversations.Call], dict[str,
             if call_id in results:
                 raise RecordRejected.malformed(f"messages[{index}]: a second tool message for {call_id}")
             results[call_id] = message
-    return calls, results, user_request
+            answered, final_answer = False, None
+    return calls, results, user_request, texts, final_answer
 
 
 @hookimpl

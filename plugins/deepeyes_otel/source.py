@@ -6,21 +6,40 @@ Per the OTLP/JSON spec ids are hex, enums integers (status code ERROR = 2) and i
 strings; producers also write enum names (``"STATUS_CODE_ERROR"``) and protobuf's ``MessageToDict``
 writes ids in base64: all are accepted.
 
-**Tool calls.** A span is a *tool span* when its ``name`` starts with ``execute_tool`` or an
-attribute ``gen_ai.operation.name`` is ``"execute_tool"``. Each becomes a ToolInvocation: tool
-``gen_ai.tool.name`` (else the span name's second word), parameters from the JSON text of
-``gen_ai.tool.call.arguments`` (absent: none), result from ``gen_ai.tool.call.result`` (parsed
-when it is JSON), status FAILURE when the span status is ERROR (error: ``error.type``, else the
-status message), latency from the span's duration, timestamp its start, invocation id its span id,
-location ``Location(file, line, span_id)``.
+**Tool calls.** A span is a *tool span* when its ``name`` starts with ``execute_tool``, or an
+attribute ``gen_ai.operation.name`` is ``"execute_tool"``, or (pydantic-ai's instrumentation
+version 2) its name is ``running tool`` and it has a ``gen_ai.tool.name``. Each becomes a
+ToolInvocation: tool ``gen_ai.tool.name`` (else the span name's second word), parameters from the
+JSON text of ``gen_ai.tool.call.arguments`` (else pydantic-ai's ``tool_arguments``; absent: none),
+result from ``gen_ai.tool.call.result`` (else ``tool_response``; parsed when it is JSON), latency
+from the span's duration, timestamp its start, invocation id its span id, location
+``Location(file, line, span_id)``. A span whose status is ERROR is a FAILURE; its error text is
+the status message (after ``error.type`` where that is set and the message does not already start
+with it), else the ``exception`` event's ``exception.type: exception.message``, else
+``error.type``; a result it recorded (pydantic-ai records the retry prompt the model got back) is
+kept.
 
 **Trajectories.** Tool spans are grouped by trace id and, within a trace, by the nearest
-``invoke_agent`` ancestor span (a trace where one agent calls another gives one trajectory per
-agent), and ordered by start time. Session id: the trace id. Agent name: the option
-``agent_name``, else the ``invoke_agent`` span's ``gen_ai.agent.name``, else the tool span's,
-else the resource's ``service.name``. The user request is the first user message of that
-``invoke_agent`` span's ``gen_ai.input.messages``; its ``gen_ai.tool.definitions`` become the
+``invoke_agent`` ancestor span (``agent run`` for pydantic-ai version 2; a trace where one agent
+calls another gives one trajectory per agent), and ordered by start time. Session id: the trace
+id. Agent name: the option ``agent_name``, else the agent span's ``gen_ai.agent.name`` (or
+``agent_name``), else the tool span's, else the resource's ``service.name``. The user request is
+the first user message of the agent span's messages (``gen_ai.input.messages``, else
+``pydantic_ai.all_messages``, else ``gen_ai.prompt``: see :mod:`.genai_messages`), else that of
+the agent's first chat span; the agent span's ``gen_ai.tool.definitions`` become the
 trajectory's ToolSpecs.
+
+**Turns and answer.** A *chat span* (name ``chat`` or ``chat ...``, or ``gen_ai.operation.name``
+``chat`` / ``generate_content`` / ``text_completion``) is one model request. The tool spans one
+model response asked for are one assistant turn: the tool spans under one chat span, or, in
+pydantic-ai's layout where the chat span is a sibling that ends before its tools run, the tool
+spans that start after one chat span of the agent and before the next. The turn's text is the
+assistant text of that chat span's ``gen_ai.output.messages``, else the text of the message of
+``pydantic_ai.all_messages`` that made the calls (matched by ``gen_ai.tool.call.id``). The final
+answer is the output text of the agent's last chat span when it starts after the last tool span,
+else the last message of ``pydantic_ai.all_messages`` when it is an assistant message without
+calls, else pydantic-ai's ``final_result`` (a string). An agent without chat spans has no turn
+structure unless its ``pydantic_ai.all_messages`` names the message of every call.
 
 **Record.** A record is a tool span; other spans (``invoke_agent``, ``chat``, HTTP...) are context,
 not records. What cannot be read counts as one record: a line that is not JSON, a line or a
@@ -53,6 +72,7 @@ import attrs
 import orjson
 
 from deepeyes_core import (
+    AssistantTurn,
     Location,
     RecordRejected,
     Rejection,
@@ -64,6 +84,8 @@ from deepeyes_core import (
     hookimpl,
     read_jsonl,
 )
+
+from . import genai_messages
 
 _STAGE = "read"
 _ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR")
@@ -136,14 +158,22 @@ def _hex_id(value: Any, size: int) -> str | None:
 
 def is_tool_span(span: dict[str, Any]) -> bool:
     """The documented rule: name starts with ``execute_tool``, or an attribute
-    ``gen_ai.operation.name`` is ``"execute_tool"``."""
+    ``gen_ai.operation.name`` is ``"execute_tool"``, or the name is ``running tool`` (pydantic-ai
+    version 2) and an attribute ``gen_ai.tool.name`` is there."""
     name = span.get("name")
     if isinstance(name, str) and name.startswith("execute_tool"):
+        return True
+    if name == "running tool" and _has_attribute(span, "gen_ai.tool.name"):
         return True
     return _operation(span, "execute_tool")
 
 
-def _operation(span: dict[str, Any], operation: str) -> bool:
+def _has_attribute(span: dict[str, Any], key: str) -> bool:
+    raw = span.get("attributes")
+    return isinstance(raw, list) and any(isinstance(entry, dict) and entry.get("key") == key for entry in raw)
+
+
+def _operation(span: dict[str, Any], *operations: str) -> bool:
     raw = span.get("attributes")
     if not isinstance(raw, list):
         return False
@@ -151,14 +181,23 @@ def _operation(span: dict[str, Any], operation: str) -> bool:
         isinstance(entry, dict)
         and entry.get("key") == "gen_ai.operation.name"
         and isinstance(entry.get("value"), dict)
-        and entry["value"].get("stringValue") == operation
+        and entry["value"].get("stringValue") in operations
         for entry in raw
     )
 
 
 def _is_agent_span(span: dict[str, Any]) -> bool:
     name = span.get("name")
-    return (isinstance(name, str) and name.startswith("invoke_agent")) or _operation(span, "invoke_agent")
+    return (
+        isinstance(name, str) and (name.startswith("invoke_agent") or name == "agent run")
+    ) or _operation(span, "invoke_agent")
+
+
+def _is_chat_span(span: dict[str, Any]) -> bool:
+    name = span.get("name")
+    return (
+        isinstance(name, str) and (name == "chat" or name.startswith("chat "))
+    ) or _operation(span, "chat", "generate_content", "text_completion")
 
 
 def _json_text(value: Any) -> Any:
@@ -168,31 +207,6 @@ def _json_text(value: Any) -> Any:
         except orjson.JSONDecodeError:
             return None
     return value
-
-
-def _user_request(value: Any) -> str | None:
-    """The first user message's text from ``gen_ai.input.messages`` (semantic-convention parts,
-    or an older ``content`` string)."""
-    messages = _json_text(value)
-    if not isinstance(messages, list):
-        return None
-    for message in messages:
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        if isinstance(message.get("content"), str):
-            return message["content"].strip() or None
-        parts = message.get("parts")
-        texts = (
-            [
-                p["content"]
-                for p in parts
-                if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("content"), str)
-            ]
-            if isinstance(parts, list)
-            else []
-        )
-        return "\n".join(texts).strip() or None
-    return None
 
 
 def _tool_definitions(value: Any) -> tuple[ToolSpec, ...]:
@@ -232,6 +246,7 @@ class _ToolCall:
     agent: str | None = None
     service: str | None = None
     problem: RecordRejected | None = None
+    call_id: str | None = None
 
 
 @attrs.define(slots=True)
@@ -240,6 +255,73 @@ class _AgentSpan:
     agent: str | None
     user_request: str | None
     tools: tuple[ToolSpec, ...]
+    #: pydantic-ai's run record: the text of the message that made each call (by call id, with the
+    #: message's index), the closing assistant text, and ``final_result``.
+    call_texts: dict[str, tuple[int, str | None]] = attrs.field(factory=dict)
+    closing_text: str | None = None
+    final_result: str | None = None
+
+
+@attrs.define(slots=True)
+class _ChatSpan:
+    span_id: str
+    parent: str | None
+    start: int
+    text: str | None
+    call_ids: tuple[str, ...]
+    user_request: str | None
+
+
+def _agent_span(span: dict[str, Any]) -> _AgentSpan:
+    attributes = _attributes(span.get("attributes"))
+    agent = attributes.get("gen_ai.agent.name") or attributes.get("agent_name")
+    all_messages = attributes.get("pydantic_ai.all_messages")
+    final = attributes.get("final_result")
+    return _AgentSpan(
+        _integer(span.get("startTimeUnixNano")) or 0,
+        agent if isinstance(agent, str) and agent else None,
+        genai_messages.user_request(attributes),
+        _tool_definitions(attributes.get("gen_ai.tool.definitions")),
+        genai_messages.texts_by_call(all_messages),
+        genai_messages.closing_text(all_messages),
+        final.strip() or None if isinstance(final, str) else None,
+    )
+
+
+def _chat_span(span: dict[str, Any], span_id: str, parent: str | None) -> _ChatSpan:
+    attributes = _attributes(span.get("attributes"))
+    output = genai_messages.messages(attributes.get("gen_ai.output.messages"))
+    return _ChatSpan(
+        span_id,
+        parent,
+        _integer(span.get("startTimeUnixNano")) or 0,
+        genai_messages.output_text(output),
+        tuple(call_id for message in output for call_id in genai_messages.tool_call_ids(message)),
+        genai_messages.user_request(attributes),
+    )
+
+
+def _error_text(span: dict[str, Any], attributes: dict[str, Any]) -> str:
+    """The status message (after ``error.type`` where it does not start with it), else the
+    exception event's type and message, else ``error.type``, else "error"."""
+    status = span.get("status")
+    message = status.get("message") if isinstance(status, dict) else None
+    error_type = attributes.get("error.type")
+    error_type = str(error_type) if error_type not in (None, "") else None
+    if isinstance(message, str) and message.strip():
+        message = message.strip()
+        return message if error_type is None or message.startswith(error_type) else f"{error_type}: {message}"
+    events = span.get("events")
+    for event in events if isinstance(events, list) else ():
+        if not isinstance(event, dict) or event.get("name") != "exception":
+            continue
+        details = _attributes(event.get("attributes"))
+        kind, text = details.get("exception.type"), details.get("exception.message")
+        if isinstance(text, str) and text.strip():
+            return f"{kind}: {text.strip()}" if isinstance(kind, str) and kind else text.strip()
+        if isinstance(kind, str) and kind:
+            return kind
+    return error_type or "error"
 
 
 def _tool_call(
@@ -260,7 +342,7 @@ def _tool_call(
         call.problem = RecordRejected("malformed span", f"span {span_id}: no valid startTimeUnixNano")
         return call
     call.tool = tool
-    arguments = attributes.get("gen_ai.tool.call.arguments")
+    arguments = attributes.get("gen_ai.tool.call.arguments", attributes.get("tool_arguments"))
     if isinstance(arguments, str):
         try:
             arguments = orjson.loads(arguments) if arguments.strip() else {}
@@ -273,24 +355,17 @@ def _tool_call(
         call.problem = RecordRejected("unparseable arguments", f"span {span_id}: arguments are not a JSON object")
         return call
     call.parameters = arguments
-    result = attributes.get("gen_ai.tool.call.result")
+    result = attributes.get("gen_ai.tool.call.result", attributes.get("tool_response"))
     if isinstance(result, str):
         parsed = _json_text(result)
         result = result if parsed is None and result.strip() != "null" else parsed
+    call.result = result
     status = span.get("status")
     if isinstance(status, dict) and status.get("code") in _ERROR_CODES:
-        message = status.get("message")
-        error_type = attributes.get("error.type")
         call.status = ToolStatus.FAILURE
-        call.error = (
-            str(error_type)
-            if error_type not in (None, "")
-            else message
-            if isinstance(message, str) and message
-            else "error"
-        )
-    else:
-        call.result = result
+        call.error = _error_text(span, attributes)
+    call_id = attributes.get("gen_ai.tool.call.id")
+    call.call_id = call_id if isinstance(call_id, str) and call_id else None
     call.latency_ms = max(0.0, (end - start) / 1e6) if end is not None else 0.0
     agent = attributes.get("gen_ai.agent.name")
     call.agent = agent if isinstance(agent, str) and agent else None
@@ -306,6 +381,7 @@ class _FileTraces:
         self.agents: dict[tuple[str, str], _AgentSpan] = {}
         self.agents_by_trace: dict[str, list[str]] = {}
         self.calls: dict[str, list[_ToolCall]] = {}
+        self.chats: dict[str, list[_ChatSpan]] = {}
 
     def add(self, span: Any, location: Location, service: str | None) -> Iterator[Rejection]:
         if not isinstance(span, dict):
@@ -332,15 +408,10 @@ class _FileTraces:
         if tool:
             self.calls.setdefault(trace, []).append(_tool_call(span, span_id, parent, where, service))
         elif _is_agent_span(span):
-            attributes = _attributes(span.get("attributes"))
-            agent = attributes.get("gen_ai.agent.name")
-            self.agents[key] = _AgentSpan(
-                _integer(span.get("startTimeUnixNano")) or 0,
-                agent if isinstance(agent, str) and agent else None,
-                _user_request(attributes.get("gen_ai.input.messages")),
-                _tool_definitions(attributes.get("gen_ai.tool.definitions")),
-            )
+            self.agents[key] = _agent_span(span)
             self.agents_by_trace.setdefault(trace, []).append(span_id)
+        elif _is_chat_span(span):
+            self.chats.setdefault(trace, []).append(_chat_span(span, span_id, parent))
 
     def agent_span(self, trace: str, parent: str | None) -> str | None:
         """The nearest invoke_agent ancestor; else the trace's earliest invoke_agent span."""
@@ -355,6 +426,17 @@ class _FileTraces:
         if not candidates:
             return None
         return min(candidates, key=lambda s: (self.agents[(trace, s)].start, s))
+
+    def chat_ancestor(self, trace: str, parent: str | None, chats: dict[str, _ChatSpan]) -> _ChatSpan | None:
+        """The nearest ancestor that is one of ``chats``, below the nearest agent span."""
+        seen: set[str] = set()
+        current = parent
+        while current is not None and current not in seen and (trace, current) not in self.agents:
+            if current in chats:
+                return chats[current]
+            seen.add(current)
+            current = self.parents.get((trace, current))
+        return None
 
 
 class OtelSource:
@@ -436,12 +518,23 @@ class OtelSource:
             groups: dict[str | None, list[_ToolCall]] = {}
             for call in calls:
                 groups.setdefault(traces.agent_span(trace, call.parent), []).append(call)
+            chats: dict[str | None, list[_ChatSpan]] = {}
+            for chat in traces.chats.get(trace, ()):
+                chats.setdefault(traces.agent_span(trace, chat.parent), []).append(chat)
             for agent_span_id, members in groups.items():
                 agent_span = traces.agents.get((trace, agent_span_id)) if agent_span_id else None
-                yield from self._trajectory(trace, agent_span_id, agent_span, members)
+                yield from self._trajectory(
+                    traces, trace, agent_span_id, agent_span, members, chats.get(agent_span_id, [])
+                )
 
     def _trajectory(
-        self, trace: str, agent_span_id: str | None, agent_span: _AgentSpan | None, members: list[_ToolCall]
+        self,
+        traces: _FileTraces,
+        trace: str,
+        agent_span_id: str | None,
+        agent_span: _AgentSpan | None,
+        members: list[_ToolCall],
+        chats: list[_ChatSpan],
     ) -> Iterator[SourceItem]:
         members.sort(key=lambda c: (c.start, c.span_id))
         bad = [c for c in members if c.problem is not None]
@@ -478,15 +571,60 @@ class OtelSource:
             )
             for c in members
         )
+        chats.sort(key=lambda c: (c.start, c.span_id))
+        turns, final_answer = _turns(traces, trace, members, chats, agent_span)
+        request = agent_span.user_request if agent_span else None
         yield Trajectory(
             agent_name=agent,
             invocations=invocations,
             session_id=trace,
             trajectory_id=trace if agent_span_id is None else f"{trace}/{agent_span_id}",
-            user_request=agent_span.user_request if agent_span else None,
+            user_request=request or next((c.user_request for c in chats if c.user_request), None),
             tools=agent_span.tools if agent_span else (),
             source=self.name,
+            turns=turns,
+            final_answer=final_answer,
         )
+
+
+def _turns(
+    traces: _FileTraces, trace: str, calls: list[_ToolCall], chats: list[_ChatSpan], agent: _AgentSpan | None
+) -> tuple[tuple[AssistantTurn, ...], str | None]:
+    """The assistant turns of an agent's tool calls (in start order) and its final answer (see the
+    module docstring)."""
+    call_texts = agent.call_texts if agent else {}
+    by_id = {chat.span_id: chat for chat in chats}
+    by_call_id = {call_id: chat for chat in chats for call_id in chat.call_ids}
+    keys: list[Any] = []
+    for call in calls:
+        chat = traces.chat_ancestor(trace, call.parent, by_id) or (by_call_id.get(call.call_id) if call.call_id else None)
+        if chat is None:
+            chat = next((c for c in reversed(chats) if c.start <= call.start), None)
+        if chat is not None:
+            keys.append(("chat", chat.span_id))
+        elif not chats and call.call_id in call_texts:
+            keys.append(("message", call_texts[call.call_id][0]))
+        else:
+            keys.append(None)
+    turns: list[AssistantTurn] = []
+    if any(key is not None for key in keys):
+        previous: Any = None
+        for call, key in zip(calls, keys):
+            if key is not None and key == previous:
+                turns[-1] = AssistantTurn(turns[-1].calls + 1, turns[-1].text)
+            else:
+                text = by_id[key[1]].text if key is not None and key[0] == "chat" else None
+                if text is None and call.call_id in call_texts:
+                    text = call_texts[call.call_id][1]
+                turns.append(AssistantTurn(1, text))
+            previous = key
+    final_answer = None
+    last_call = calls[-1].start if calls else 0
+    if chats and chats[-1].start > last_call and not chats[-1].call_ids:
+        final_answer = chats[-1].text
+    if final_answer is None and agent is not None:
+        final_answer = agent.closing_text or agent.final_result
+    return tuple(turns), final_answer
 
 
 @hookimpl
