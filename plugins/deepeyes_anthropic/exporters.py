@@ -380,7 +380,9 @@ class BedrockClaudeExporter:
     those calls as text (``Result of name (id):`` or, for a failed call, ``Error from name (id):``,
     then the result, or the error text where it returned nothing). The last turn must be the
     assistant's: the agent's final answer where the log has one; without it the record ends on
-    the last step's calls, and that step's results (which no later turn reads) are not written.
+    the last step's calls, and that step's results (which no later turn reads) are not written
+    (where one of them is missing from the log, the example is still refused, as every chat
+    format refuses it).
     A call without a recorded outcome in a results turn makes that turn's content null, which
     :meth:`check` refuses (the example is rejected before the split). It also allows no
     keys besides ``system`` and ``messages``, so the records carry no metadata: each
@@ -435,6 +437,8 @@ class BedrockClaudeExporter:
                 label = "Error from" if failed else "Result of"
                 results.append(None if text is None else f"{label} {turn.call.name} ({ids[position]}):\n{text}")
                 position += 1
+        if None in results:  # the last step's results are not written, but one the log lacks still refuses
+            messages.append(_results_message(results))
         record: dict[str, Any] = {}
         if self.options.include_system:
             record["system"] = chat.system

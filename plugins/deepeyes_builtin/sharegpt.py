@@ -85,7 +85,8 @@ class ShareGPTExporter:
     The last turn must be at an even position (an odd count is dropped as an "invalid message
     count"): it is the agent's final answer as a ``gpt`` turn where the log has one; without it
     the conversation ends on the last ``function_call``, and that step's results (which no later
-    turn reads) are not written. A step's text has no turn of its own (a ``gpt`` turn before the
+    turn reads) are not written (where one of them is missing from the log, the example is still
+    refused, as every chat format refuses it). A step's text has no turn of its own (a ``gpt`` turn before the
     ``function_call`` would break the alternation), so it is not written. A call whose log has no
     outcome makes its observation null, which :meth:`check` refuses, so the example is rejected
     before the split. ``tools`` is a JSON string of the tool definitions (name, description,
@@ -137,6 +138,8 @@ class ShareGPTExporter:
                 conversations.append({"from": "function_call", "value": json_text(calls[0] if len(calls) == 1 else calls)})
             else:
                 conversations.append({"from": "gpt", "value": turn.text})
+        if None in results:  # the last step's results are not written, but one the log lacks still refuses
+            conversations.append({"from": "observation", "value": None})
         record: dict[str, Any] = {"conversations": conversations}
         if self.options.include_system:
             record["system"] = chat.system
