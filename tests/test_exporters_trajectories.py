@@ -170,9 +170,12 @@ JSON_VALUE = st.recursive(
     max_leaves=6,
 )
 ARGUMENTS = st.dictionaries(st.sampled_from(["q", "n", "url", "path", "body", "date"]), JSON_VALUE, max_size=4)
+#: A result: empty, or with some non-blank text (the Messages API refuses a whitespace-only text
+#: block, so anthropic-messages refuses such a result: see the test below).
+RESULT_TEXT = LINE.filter(lambda t: t == "" or t.strip() != "")
 RESULT = st.one_of(
-    st.builds(ToolResult, LINE),  # a result (possibly empty)
-    st.builds(lambda text, error: ToolResult(text, True, error), LINE, TEXT),  # a failure with a result
+    st.builds(ToolResult, RESULT_TEXT),  # a result (possibly empty)
+    st.builds(lambda text, error: ToolResult(text, True, error), RESULT_TEXT, TEXT),  # a failure with a result
     st.builds(lambda error: ToolResult(None, True, error), TEXT),  # a failure with no result
 )
 
@@ -235,3 +238,17 @@ def test_an_example_made_by_hand_has_no_outcomes_and_every_chat_format_refuses_i
     bare = TrainingExample("t", "do it", ("search",), ({"q": "x"},), tools=TOOLS)
     for fmt, exporter in exporters(manager).items():
         assert exporter.check(exporter.record(bare, "task")), fmt
+
+
+def test_a_whitespace_only_result_is_refused_by_anthropic_messages_and_kept_by_the_others(manager):
+    ex = TrainingExample(
+        "t", "do it", ("search",), ({"q": "x"},), tools=TOOLS,
+        steps=(Step((StepCall("search", {"q": "x"}, "c1", ToolResult("   ")),)),), final_answer="done",
+    )
+    for fmt, exporter in exporters(manager).items():
+        record = json.loads(json.dumps(exporter.record(ex, "task")))
+        if fmt == "anthropic-messages":
+            assert any("must be non-empty" in p for p in exporter.check(record))
+        else:
+            assert exporter.check(record) == [], fmt
+            assert PARSERS[fmt](record) == expected(ex, fmt)
