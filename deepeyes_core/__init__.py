@@ -102,28 +102,39 @@ from .records import (
 )
 from .steps import TRUNCATION_MARKER, canonical_text, example_steps
 from .chat import (
+    CALL_ID_PATTERN,
     CHAT_SYSTEM_PROMPT,
     ChatTurn,
     Conversation,
     StepPrompt,
+    call_ids,
+    chat_messages,
     conversation,
+    json_text,
     missing_outcomes,
+    outcome_text,
     step_prompts,
     steps_of,
+    tool_message_problems,
 )
+from .tool_schemas import API_TOOL_NAME, tool_definition, tool_problems
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
+    "API_TOOL_NAME",
     "arguments_match",
     "AssistantTurn",
     "atomic_json",
     "atomic_jsonl",
     "atomic_write",
     "BaselineTracker",
+    "CALL_ID_PATTERN",
+    "call_ids",
     "canonical_text",
+    "chat_messages",
     "CHAT_SYSTEM_PROMPT",
     "ChatTurn",
     "check_no_leak",
@@ -159,6 +170,7 @@ __all__ = [
     "InputError",
     "InvalidSetting",
     "invocation_statistics",
+    "json_text",
     "LeakError",
     "load_config",
     "Location",
@@ -169,6 +181,7 @@ __all__ = [
     "ModelRole",
     "NoOptions",
     "normalise_arguments",
+    "outcome_text",
     "OutputError",
     "parse_invocation",
     "parse_invocations",
@@ -218,6 +231,9 @@ __all__ = [
     "SYSTEM_PROMPT",
     "TaskDescriber",
     "Tool",
+    "tool_definition",
+    "tool_message_problems",
+    "tool_problems",
     "ToolCall",
     "ToolCatalogue",
     "ToolInvocation",

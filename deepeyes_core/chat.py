@@ -14,11 +14,14 @@ reaches the exporter as such, and the exporter says so (it never writes a placeh
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import attrs
+import orjson
 
-from .records import Step, StepCall, ToolSpec, TrainingExample
+from .records import Step, StepCall, ToolResult, ToolSpec, TrainingExample
 
 #: The system text of chat-format records and step-level evaluation.
 CHAT_SYSTEM_PROMPT = (
@@ -77,7 +80,7 @@ def conversation(example: TrainingExample, system: str = CHAT_SYSTEM_PROMPT) -> 
     turns = [ChatTurn("user", example.task_description)]
     for step in steps_of(example):
         turns.extend(_step_turns(step))
-    if example.final_answer is not None:
+    if example.final_answer is not None and example.final_answer.strip():
         turns.append(ChatTurn("assistant", example.final_answer))
     return Conversation(system, example.tools, tuple(turns))
 
@@ -101,3 +104,119 @@ def missing_outcomes(conversation: Conversation) -> list[str]:
         for turn in conversation.turns
         if turn.role == "tool" and turn.call is not None and turn.call.result is None
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# What every chat exporter shares: outcome text, API-valid call ids, the OpenAI-shaped messages
+# --------------------------------------------------------------------------------------------
+
+#: The id pattern of the Anthropic Messages API (``tool_use.id``), which also suits OpenAI.
+CALL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+
+def outcome_text(result: ToolResult | None) -> str | None:
+    """The text a tool turn carries: the result's content; for a failed call with no content, its
+    error text; None where the log has no outcome (a format that needs every result refuses it)."""
+    if result is None:
+        return None
+    if result.content is not None:
+        return result.content
+    return result.error if result.is_error else None
+
+
+def call_ids(conversation: Conversation) -> dict[int, str]:
+    """Each call's id made valid for the APIs (``^[a-zA-Z0-9_-]+$``: other characters become
+    ``_``) and unique in the record (a repeat gets ``_2``, ``_3``...), keyed by the position of
+    the call in the conversation (0, 1, ... in order)."""
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    position = 0
+    for turn in conversation.turns:
+        for call in turn.calls:
+            base = re.sub(r"[^a-zA-Z0-9_-]", "_", call.call_id) or "call"
+            candidate, n = base, 1
+            while candidate in used:
+                n += 1
+                candidate = f"{base}_{n}"
+            used.add(candidate)
+            ids[position] = candidate
+            position += 1
+    return ids
+
+
+def chat_messages(
+    conversation: Conversation,
+    *,
+    arguments_as_text: bool = True,
+    tool_name: bool = False,
+    final_answer: bool = True,
+) -> list[dict[str, Any]]:
+    """The conversation as OpenAI-shaped chat messages (the shape OpenAI fine-tuning and
+    transformers chat templates share): ``system``, ``user``, then per step one ``assistant``
+    message (``content``: the step's text or None, ``tool_calls`` with ``{"id", "type":
+    "function", "function": {"name", "arguments"}}``) and one ``tool`` message per call
+    (``tool_call_id``, ``content``: :func:`outcome_text`, None where the log has no outcome; with
+    ``tool_name`` also the tool's ``name``), then the final answer where there is one.
+    ``arguments_as_text``: arguments as a JSON string (OpenAI's format), else as the dict."""
+    ids = call_ids(conversation)
+    messages: list[dict[str, Any]] = [{"role": "system", "content": conversation.system}]
+    pending: list[str] = []
+    position = 0
+    for turn in conversation.turns:
+        if turn.role == "user":
+            messages.append({"role": "user", "content": turn.text})
+        elif turn.role == "assistant" and turn.calls:
+            calls = []
+            for call in turn.calls:
+                id_ = ids[position]
+                position += 1
+                pending.append(id_)
+                arguments: Any = json_text(call.arguments) if arguments_as_text else call.arguments
+                calls.append({"id": id_, "type": "function", "function": {"name": call.name, "arguments": arguments}})
+            messages.append({"role": "assistant", "content": turn.text or None, "tool_calls": calls})
+        elif turn.role == "assistant":
+            if final_answer:
+                messages.append({"role": "assistant", "content": turn.text})
+        elif turn.call is not None:
+            message: dict[str, Any] = {"role": "tool", "tool_call_id": pending.pop(0)}
+            if tool_name:
+                message["name"] = turn.call.name
+            message["content"] = outcome_text(turn.call.result)
+            messages.append(message)
+    return messages
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (non-ASCII kept as it is)."""
+    return orjson.dumps(value).decode()
+
+
+def tool_message_problems(messages: Sequence[Any]) -> list[str]:
+    """The rules OpenAI-shaped messages share about tool calls: every ``tool`` message answers a
+    call of the assistant message before it (by ``tool_call_id``), every call is answered before
+    the next assistant message, and a tool message carries the call's result (None: the log has
+    none)."""
+    problems: list[str] = []
+    pending: list[str] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role == "assistant":
+            if pending:
+                problems.append(f"messages[{i}]: tool calls {pending} have no tool message before this turn")
+            pending = [c.get("id") for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+        elif role == "tool":
+            id_ = message.get("tool_call_id")
+            if id_ not in pending:
+                problems.append(f"messages[{i}]: tool_call_id {id_!r} answers no call of the assistant turn before it")
+            else:
+                pending.remove(id_)
+            if message.get("content") is None:
+                problems.append(f"messages[{i}]: call {id_!r} has no recorded result (the log has none)")
+            elif not isinstance(message.get("content"), str):
+                problems.append(f"messages[{i}].content: a tool result must be a string")
+        elif role == "user" and pending:
+            problems.append(f"messages[{i}]: tool calls {pending} have no tool message before this turn")
+            pending = []
+    return problems

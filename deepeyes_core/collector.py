@@ -46,27 +46,41 @@ def _task_id(trajectory_id: str) -> str:
 
 
 class ToolCatalogue:
-    """Tool names and argument schemas inferred from the calls seen, per agent."""
+    """Tool names and argument schemas, per agent: a tool a source declares (its
+    :attr:`~deepeyes_core.Trajectory.tools`) as declared, with its description (where a later
+    declaration of the tool has none, an earlier one's is kept); any other tool's schema inferred
+    from the calls seen: each argument's JSON types, and ``required`` listing the arguments that
+    every logged call of the tool passed."""
 
     def __init__(self) -> None:
         self._schemas: dict[str, dict[str, set[str]]] = {}
+        #: per tool: how many calls were seen, and in how many each argument was passed
+        self._calls: dict[str, int] = {}
+        self._passed: dict[str, dict[str, int]] = {}
         self._agents: dict[str, set[str]] = {}
         self._declared: dict[str, ToolSpec] = {}
 
     def observe(self, trajectory: Trajectory) -> None:
         tools = self._agents.setdefault(trajectory.agent_name, set())
         for spec in trajectory.tools:
+            known = self._declared.get(spec.name)
+            if known is not None and known.description and not spec.description:
+                spec = ToolSpec(spec.name, spec.parameters, known.description)
             self._declared[spec.name] = spec
         for inv in trajectory.invocations:
             tools.add(inv.tool_name)
             schema = self._schemas.get(inv.tool_name)
             if schema is None:
                 schema = self._schemas[inv.tool_name] = {}
+                self._passed[inv.tool_name] = {}
+            self._calls[inv.tool_name] = self._calls.get(inv.tool_name, 0) + 1
+            passed = self._passed[inv.tool_name]
             for key, value in inv.parameters.items():
                 types = schema.get(key)
                 if types is None:
                     types = schema[key] = set()
                 types.add("null" if value is None else _JSON_TYPES.get(type(value), "string"))
+                passed[key] = passed.get(key, 0) + 1
 
     def spec(self, tool: str) -> ToolSpec:
         if tool in self._declared:
@@ -75,7 +89,12 @@ class ToolCatalogue:
         for key, types in sorted(self._schemas.get(tool, {}).items()):
             kinds = sorted(types - {"null"}) or ["null"]
             properties[key] = {"type": kinds[0] if len(kinds) == 1 else kinds}
-        return ToolSpec(tool, {"type": "object", "properties": properties})
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        calls = self._calls.get(tool, 0)
+        required = sorted(key for key, count in self._passed.get(tool, {}).items() if calls and count == calls)
+        if required:
+            schema["required"] = required
+        return ToolSpec(tool, schema)
 
     def for_agent(self, agent: str) -> tuple[ToolSpec, ...]:
         return tuple(self.spec(tool) for tool in sorted(self._agents.get(agent, ())))

@@ -17,10 +17,14 @@ from pathlib import Path
 import pytest
 
 from deepeyes_core import (
+    CHAT_SYSTEM_PROMPT,
     DatasetError,
     Location,
     MissingExtraError,
     PluginManager,
+    Step,
+    StepCall,
+    ToolResult,
     ToolSpec,
     TrainingExample,
 )
@@ -51,13 +55,24 @@ SUMMARISE = ToolSpec(
 TOOLS = (SEARCH, FETCH, SUMMARISE)
 
 
+def result(i: int, n: int) -> ToolResult:
+    """The logged outcome of call ``n`` of example ``i``: a JSON result, or (every 7th example's
+    second call) a failure with no result and its error text."""
+    if i % 7 == 3 and n == 1:
+        return ToolResult(None, True, f"timeout after {i} s")
+    return ToolResult(f'{{"hits":{i + n},"page":"p{i}-{n}"}}')
+
+
 def example(i: int, **changes) -> TrainingExample:
-    """Example ``i``: 1 to 3 calls with arguments whose keys differ from tool to tool."""
+    """Example ``i``: 1 to 3 calls with arguments whose keys differ from tool to tool; with 3
+    calls the first two were made together (one step); every other example has a final answer."""
     calls = [
         ("web_search", {"query": f"term {i}", "limit": i % 5 + 1}),
         ("http_get", {"url": f"https://example.org/{i}"}),
         ("summarize", {"text": 'héllo "quoted" text', "style": "short"}),
     ][: 1 + i % 3]
+    made = [StepCall(name, args, f"inv:{i}-{n}", result(i, n)) for n, (name, args) in enumerate(calls)]
+    groups = [made[:2], made[2:]] if len(made) == 3 else [[call] for call in made]
     fields = {
         "task_id": f"task:{i:04d}",
         "task_description": f"Find and summarise page {i}",
@@ -69,6 +84,8 @@ def example(i: int, **changes) -> TrainingExample:
         "tools": TOOLS,
         "session_id": f"s{i}",
         "locations": (Location("logs/invocations.jsonl", 10 + i),),
+        "steps": tuple(Step(tuple(group), "let me check" if k == 0 and i % 4 == 0 else None) for k, group in enumerate(groups)),
+        "final_answer": f"Page {i} summarised." if i % 2 == 0 else None,
     }
     fields.update(changes)
     return TrainingExample(**fields)
@@ -160,10 +177,10 @@ def test_a_call_to_an_undeclared_tool_is_refused(manager, tmp_path, name):
 def test_anthropic_messages_records_hold_tool_use_and_tool_result_blocks(manager, tmp_path):
     splits = make_splits()
     files = build(manager, "anthropic-messages").export(splits, tmp_path, "catalogue")
-    ex = splits["train"][2]  # three calls
+    ex = splits["train"][2]  # three calls: two made together, then one; a final answer
     record = read_jsonl(files["train"])[2]
     assert record["system"] == [
-        {"type": "text", "text": record["system"][0]["text"], "cache_control": {"type": "ephemeral"}}
+        {"type": "text", "text": CHAT_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
     ]
     assert [t["name"] for t in record["tools"]] == ["web_search", "http_get", "summarize"]
     assert record["tools"][0] == {
@@ -171,19 +188,22 @@ def test_anthropic_messages_records_hold_tool_use_and_tool_result_blocks(manager
         "description": "Search the web",
         "input_schema": SEARCH.parameters,
     }
-    user, assistant, results, answer = record["messages"]
-    assert user == {"role": "user", "content": ex.prompt("catalogue")}
-    assert assistant["role"] == "assistant"
-    assert [(b["type"], b["id"], b["name"], b["input"]) for b in assistant["content"]] == [
-        ("tool_use", f"toolu_task_0002_{i}", call.name, call.arguments) for i, call in enumerate(ex.calls, 1)
+    user, step1, results1, step2, results2, answer = record["messages"]
+    assert user == {"role": "user", "content": ex.task_description}
+    calls = [call for step in ex.steps for call in step.calls]
+    assert [(b["type"], b["id"], b["name"], b["input"]) for b in step1["content"]] == [
+        ("tool_use", "inv_2-0", calls[0].name, calls[0].arguments),
+        ("tool_use", "inv_2-1", calls[1].name, calls[1].arguments),
     ]
-    assert results["role"] == "user"
-    assert [(b["type"], b["tool_use_id"], b["content"]) for b in results["content"]] == [
-        ("tool_result", "toolu_task_0002_1", "ok"),
-        ("tool_result", "toolu_task_0002_2", "ok"),
-        ("tool_result", "toolu_task_0002_3", ex.expected_result),
+    # the results of the calls made together come in ONE user message, each the real result
+    assert results1["content"] == [
+        {"type": "tool_result", "tool_use_id": "inv_2-0", "content": calls[0].result.content, "is_error": False},
+        {"type": "tool_result", "tool_use_id": "inv_2-1", "content": calls[1].result.content, "is_error": False},
     ]
-    assert answer == {"role": "assistant", "content": [{"type": "text", "text": ex.completion()}]}
+    assert [b["id"] for b in step2["content"]] == ["inv_2-2"]
+    assert results2["content"][0]["content"] == calls[2].result.content
+    assert answer == {"role": "assistant", "content": [{"type": "text", "text": "Page 2 summarised."}]}
+    assert "ok" not in json.dumps(record["messages"])
     meta = record["metadata"]
     assert (meta["task_id"], meta["difficulty"], meta["provenance"]) == (
         "task:0002",
@@ -192,17 +212,32 @@ def test_anthropic_messages_records_hold_tool_use_and_tool_result_blocks(manager
     )
 
 
+def test_anthropic_messages_write_step_text_errors_and_refuse_a_missing_result(manager):
+    exporter = build(manager, "anthropic-messages")
+    first = exporter.record(example(0), "task")["messages"][1]["content"]
+    assert first[0] == {"type": "text", "text": "let me check"} and first[1]["type"] == "tool_use"
+    failed = exporter.record(example(10), "task")["messages"][4]["content"][0]
+    assert failed == {"type": "tool_result", "tool_use_id": "inv_10-1", "content": "timeout after 10 s", "is_error": True}
+    calls = (StepCall("web_search", {"query": "q"}, "c1", ToolResult("[]")), StepCall("http_get", {"url": "u"}, "c2"))
+    missing = exporter.record(example(4, steps=(Step(calls),)), "task")
+    assert exporter.check(missing) == ["messages[2].content[1]: call 'c2' has no recorded result (the log has none)"]
+
+
 def test_anthropic_messages_can_end_on_the_tool_result_turn(manager, tmp_path):
     exporter = build(manager, "anthropic-messages", final_answer=False)
-    record = exporter.record(example(0, expected_result=""), "task")
+    record = exporter.record(example(0), "task")
     assert [m["role"] for m in record["messages"]] == ["user", "assistant", "user"]
-    assert record["messages"][-1]["content"][0]["content"] == "ok"
+    assert record["messages"][-1]["content"][0]["content"] == '{"hits":0,"page":"p0-0"}'
     assert exporter.check(record) == []
+    # without a final answer in the log, the record ends on the last results too
+    plain = build(manager, "anthropic-messages").record(example(1), "task")
+    assert [m["role"] for m in plain["messages"]] == ["user", "assistant", "user", "assistant", "user"]
 
 
 def test_anthropic_messages_checks_the_messages_api_rules(manager):
     exporter = build(manager, "anthropic-messages")
-    good = exporter.record(example(1), "task")
+    good = exporter.record(example(2), "task")
+    assert exporter.check(good) == []
 
     def broken(mutate) -> list[str]:
         record = json.loads(json.dumps(good))
@@ -220,9 +255,11 @@ def test_anthropic_messages_checks_the_messages_api_rules(manager):
     )
     assert any("cache_control" in p for p in broken(lambda r: r["system"][0].pop("cache_control")))
     assert any(
-        "must be non-empty" in p for p in broken(lambda r: r["messages"][3]["content"][0].update(text=""))
+        "must be non-empty" in p for p in broken(lambda r: r["messages"][5]["content"][0].update(text=""))
     )
     assert any("first message" in p for p in broken(lambda r: r["messages"].pop(0)))
+    assert any("is_error: must be a boolean" in p for p in broken(lambda r: r["messages"][2]["content"][0].update(is_error="no")))
+    assert any("declared twice" in p for p in broken(lambda r: r["tools"].append(r["tools"][0])))
 
 
 def test_anthropic_messages_refuses_a_tool_name_the_api_refuses(manager, tmp_path):
@@ -247,10 +284,25 @@ def test_bedrock_records_alternate_carry_no_other_keys_and_keep_metadata_beside(
     records = read_jsonl(files["train"])
     for record, ex in zip(records, splits["train"]):
         assert set(record) == {"system", "messages"}
-        assert record["messages"] == [
-            {"role": "user", "content": ex.prompt("catalogue")},
-            {"role": "assistant", "content": ex.completion()},
-        ]
+        roles = [m["role"] for m in record["messages"]]
+        assert roles[-1] == "assistant" and roles == ["user", "assistant"] * (len(roles) // 2)
+    ex, record = splits["train"][2], records[2]
+    calls = [call for step in ex.steps for call in step.calls]
+    assert record["messages"] == [
+        {"role": "user", "content": ex.task_description + "\n\nAvailable tools:\n- web_search(query: string, limit: integer)\n"
+         "- http_get(url: string)\n- summarize(text: string, style: string)"},
+        {"role": "assistant", "content": 'Tool calls:\nweb_search({"query": "term 2", "limit": 3})\nhttp_get({"url": "https://example.org/2"})'},
+        {"role": "user", "content": f"Result of web_search (inv_2-0):\n{calls[0].result.content}\n\nResult of http_get (inv_2-1):\n{calls[1].result.content}"},
+        {"role": "assistant", "content": 'Tool calls:\nsummarize({"text": "héllo \\"quoted\\" text", "style": "short"})'},
+        {"role": "user", "content": f"Result of summarize (inv_2-2):\n{calls[2].result.content}"},
+        {"role": "assistant", "content": "Page 2 summarised."},
+    ]
+    # no final answer: the record ends on the last calls (their results would train nothing)
+    last = build(manager, "bedrock-claude").record(example(10, final_answer=None), "task")["messages"]
+    assert [m["role"] for m in last] == ["user", "assistant", "user", "assistant"]
+    assert last[2]["content"] == 'Result of web_search (inv_10-0):\n{"hits":10,"page":"p10-0"}'
+    with_error = build(manager, "bedrock-claude").record(example(10), "task")["messages"]
+    assert with_error[4] == {"role": "user", "content": "Error from http_get (inv_10-1):\ntimeout after 10 s"}
     sidecar = read_jsonl(files["train.metadata"])
     assert [m["task_id"] for m in sidecar] == [ex.task_id for ex in splits["train"]]
     assert sidecar[0]["line"] == 1 and sidecar[0]["provenance"] == ["logs/invocations.jsonl:10"]
@@ -315,14 +367,21 @@ def test_openai_records_hold_tool_calls_with_json_string_arguments(manager, tmp_
     ex = splits["train"][2]
     record = read_jsonl(files["train"])[2]
     assert set(record) == {"messages", "tools"}
-    system, user, assistant = record["messages"]
-    assert system["role"] == "system" and user == {"role": "user", "content": ex.prompt("catalogue")}
-    assert assistant["role"] == "assistant" and "content" not in assistant
-    for i, (call, expected) in enumerate(zip(assistant["tool_calls"], ex.calls), 1):
-        assert call["id"] == f"call_task_0002_{i}" and call["type"] == "function"
+    system, user, step1, tool1, tool2, step2, tool3, answer = record["messages"]
+    assert system == {"role": "system", "content": CHAT_SYSTEM_PROMPT}
+    assert user == {"role": "user", "content": ex.task_description}
+    calls = [call for step in ex.steps for call in step.calls]
+    assert step1["role"] == "assistant" and step1["content"] is None
+    for call, expected, id_ in zip(step1["tool_calls"] + step2["tool_calls"], calls, ["inv_2-0", "inv_2-1", "inv_2-2"]):
+        assert call["id"] == id_ and call["type"] == "function"
         assert call["function"]["name"] == expected.name
         assert isinstance(call["function"]["arguments"], str)
         assert json.loads(call["function"]["arguments"]) == expected.arguments
+    assert len(step1["tool_calls"]) == 2 and len(step2["tool_calls"]) == 1
+    assert [(t["role"], t["tool_call_id"], t["content"]) for t in (tool1, tool2, tool3)] == [
+        ("tool", id_, call.result.content) for id_, call in zip(["inv_2-0", "inv_2-1", "inv_2-2"], calls)
+    ]
+    assert answer == {"role": "assistant", "content": "Page 2 summarised."}
     assert record["tools"][0] == {
         "type": "function",
         "function": {"name": "web_search", "description": "Search the web", "parameters": SEARCH.parameters},
@@ -363,21 +422,19 @@ def test_openai_checks_extend_the_cookbook_checks_to_tools(manager):
     assert any(
         p.startswith("message_unrecognized_key") for p in broken(lambda r: r["messages"][1].update(extra=1))
     )
-    assert any(
-        p.startswith("example_missing_assistant_message") for p in broken(lambda r: r["messages"].pop())
-    )
     assert any(p.startswith("missing_messages_list") for p in broken(lambda r: r.pop("messages")))
     assert any(
         p.startswith("invalid_tool") for p in broken(lambda r: r["tools"][0]["function"].update(name="a b"))
     )
     assert exporter.check(["not", "a", "dict"]) == ["data_type: the record must be a JSON object"]
-    # the notebook predates tools and rejects the tool role; our checks accept a tool turn
-    with_result = json.loads(json.dumps(good))
-    with_result["messages"] += [
-        {"role": "tool", "tool_call_id": "call_task_0002_1", "content": "ok"},
-        {"role": "assistant", "content": "done"},
-    ]
-    assert exporter.check(with_result) == []
+    # every call is answered by its tool message, with the real result
+    assert any(
+        p.startswith("invalid_tool_result") and "no tool message" in p for p in broken(lambda r: r["messages"].pop(4))
+    )
+    assert any(
+        "answers no call" in p for p in broken(lambda r: r["messages"][3].update(tool_call_id="other"))
+    )
+    assert any("no recorded result" in p for p in broken(lambda r: r["messages"][3].update(content=None)))
 
 
 def test_openai_refuses_an_example_over_the_token_budget(manager, tmp_path):
@@ -405,12 +462,16 @@ def test_openai_counts_tokens_with_tiktoken_when_it_loads(manager, monkeypatch):
     fake = types.SimpleNamespace(get_encoding=lambda name: Encoding() if name == "o200k_base" else None)
     monkeypatch.setitem(sys.modules, "tiktoken", fake)
     exporter = build(manager, "openai-chat", token_counter="tiktoken")
-    record = exporter.record(example(0), "task")
-    words = sum(len(m["content"].split()) for m in record["messages"] if "content" in m)
-    calls = json.dumps(record["messages"][2]["tool_calls"], separators=(",", ":"), ensure_ascii=False)
+    record = exporter.record(example(0), "task")  # system, user, step (text + 1 call), tool, answer
+    messages = record["messages"]
+    assert len(messages) == 5
+    words = sum(len(m["content"].split()) for m in messages if isinstance(m.get("content"), str))
+    roles = len(messages)
+    calls = json.dumps(messages[2]["tool_calls"], separators=(",", ":"), ensure_ascii=False)
+    call_id = 1  # the tool message's tool_call_id is one word
     tools = json.dumps(record["tools"], separators=(",", ":"), ensure_ascii=False)
-    # 3 a message + 3, the role and content words, the serialised calls and tools
-    expected = 3 * 3 + 3 + 3 + words + len(calls.split()) + len(tools.split())
+    # 3 a message + 3, the role and content words, the serialised calls, the call id and tools
+    expected = 3 * roles + 3 + roles + words + len(calls.split()) + call_id + len(tools.split())
     assert exporter.count_tokens(record) == expected
     assert any("web_search" in text for text in seen)
 
@@ -428,42 +489,49 @@ def test_openai_token_counter_tiktoken_without_tiktoken_names_the_extra(manager,
 # --------------------------------------------------------------------------------------------
 
 
-def test_trl_records_keep_arguments_as_dicts_and_metadata_as_columns(manager, tmp_path):
+def test_trl_records_write_arguments_tools_and_metadata_as_json_strings(manager, tmp_path):
     splits = make_splits()
     files = build(manager, "trl", parquet=False).export(splits, tmp_path, "catalogue")
     assert set(files) == {"train", "val", "test"}
     ex = splits["train"][2]
     record = read_jsonl(files["train"])[2]
-    system, user, assistant = record["messages"]
-    assert system["role"] == "system" and user == {"role": "user", "content": ex.prompt("catalogue")}
-    assert assistant["content"] == ""
-    assert [c["function"] for c in assistant["tool_calls"]] == [
-        {"name": call.name, "arguments": call.arguments} for call in ex.calls
+    system, user, step1, tool1, tool2, step2, tool3, answer = record["messages"]
+    assert system["content"] == CHAT_SYSTEM_PROMPT and user == {"role": "user", "content": ex.task_description}
+    calls = [call for step in ex.steps for call in step.calls]
+    assert step1["content"] is None
+    assert [c["function"] for c in step1["tool_calls"] + step2["tool_calls"]] == [
+        {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False, separators=(",", ":"))}
+        for call in calls
     ]
-    assert all(isinstance(c["function"]["arguments"], dict) for c in assistant["tool_calls"])
-    assert record["tools"][2] == {
+    assert [(t["role"], t["name"], t["tool_call_id"], t["content"]) for t in (tool1, tool2, tool3)] == [
+        ("tool", call.name, id_, call.result.content) for id_, call in zip(["inv_2-0", "inv_2-1", "inv_2-2"], calls)
+    ]
+    assert answer == {"role": "assistant", "content": "Page 2 summarised."}
+    assert json.loads(record["tools"])[2] == {
         "type": "function",
         "function": {"name": "summarize", "description": "", "parameters": SUMMARISE.parameters},
     }
     assert record["task_id"] == "task:0002"
-    assert record["metadata"]["difficulty"] == "medium"
-    assert record["metadata"]["provenance"] == ["logs/invocations.jsonl:12"]
+    metadata = json.loads(record["metadata"])
+    assert metadata["difficulty"] == "medium" and metadata["provenance"] == ["logs/invocations.jsonl:12"]
 
 
-def test_trl_parquet_stores_arguments_tools_and_metadata_as_json(manager, tmp_path):
+def test_trl_parquet_stores_arguments_tools_and_metadata_as_json_strings(manager, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     splits = make_splits()
     files = build(manager, "trl").export(splits, tmp_path, "task")
     assert files["val.parquet"] == tmp_path / "trl" / "sft_val.parquet"
     table = pq.read_table(files["train.parquet"])
     assert table.column_names == ["messages", "tools", "task_id", "metadata"]
-    assert str(table.schema.field("tools").type) == "extension<arrow.json>"
+    # plain strings, no Arrow extension type: every datasets version has a dtype for them
+    assert str(table.schema.field("tools").type) == "string"
+    assert "extension" not in str(table.schema)
     rows = table.to_pylist()
     assert len(rows) == len(splits["train"])
     for row, ex in zip(rows, splits["train"]):
-        calls = row["messages"][-1]["tool_calls"]
+        calls = [c for m in row["messages"] if m["tool_calls"] for c in m["tool_calls"]]
         assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
-            (call.name, call.arguments) for call in ex.calls
+            (call.name, call.arguments) for step in ex.steps for call in step.calls
         ]
         assert row["task_id"] == ex.task_id
         assert json.loads(row["metadata"])["provenance"] == [str(loc) for loc in ex.locations]
@@ -474,22 +542,24 @@ def test_trl_parquet_stores_arguments_tools_and_metadata_as_json(manager, tmp_pa
         ]
 
 
-def test_trl_checks_arguments_are_dicts_and_the_conversation_ends_with_the_assistant(manager):
+def test_trl_checks_arguments_results_and_the_dataset_type(manager):
     exporter = build(manager, "trl")
     good = exporter.record(example(1), "task")
     assert exporter.check(good) == []
-    as_string = json.loads(json.dumps(good))
-    call = as_string["messages"][-1]["tool_calls"][0]["function"]
-    call["arguments"] = json.dumps(call["arguments"])
-    assert any("must be a dict" in p and "not str" in p for p in exporter.check(as_string))
+    as_dict = json.loads(json.dumps(good))
+    call = as_dict["messages"][2]["tool_calls"][0]["function"]
+    call["arguments"] = json.loads(call["arguments"])
+    assert any("must be a JSON string of an object" in p for p in exporter.check(as_dict))
+    assert any("tools: must be a JSON string" in p for p in exporter.check({**good, "tools": json.loads(good["tools"])}))
     assert any(
         "no assistant message" in p for p in exporter.check({**good, "messages": good["messages"][:2]})
     )
-    trailing_user = {**good, "messages": good["messages"] + [{"role": "user", "content": "and?"}]}
-    assert any("last message must be from the assistant" in p for p in exporter.check(trailing_user))
     assert any("another dataset type" in p for p in exporter.check({**good, "prompt": "x"}))
     late_system = {**good, "messages": good["messages"][1:2] + good["messages"][:1] + good["messages"][2:]}
     assert any("only come first" in p for p in exporter.check(late_system))
+    missing = json.loads(json.dumps(good))
+    missing["messages"][3]["content"] = None
+    assert any("no recorded result" in p for p in exporter.check(missing))
 
 
 def test_trl_parquet_without_pyarrow_names_the_extra_and_writes_nothing(manager, tmp_path, monkeypatch):
@@ -510,22 +580,16 @@ def test_sharegpt_alternates_function_calls_and_observations(manager, tmp_path):
     ex = splits["train"][2]
     record = read_jsonl(files["train"])[2]
     turns = record["conversations"]
-    assert [t["from"] for t in turns] == [
-        "human",
-        "function_call",
-        "observation",
-        "function_call",
-        "observation",
-        "function_call",
-        "observation",
-        "gpt",
-    ]
-    assert turns[0]["value"] == ex.prompt("catalogue") and turns[-1]["value"] == ex.completion()
-    calls = [json.loads(t["value"]) for t in turns if t["from"] == "function_call"]
+    assert [t["from"] for t in turns] == ["human", "function_call", "observation", "function_call", "observation", "gpt"]
+    assert turns[0]["value"] == ex.task_description and turns[-1]["value"] == "Page 2 summarised."
+    calls = [call for step in ex.steps for call in step.calls]
     assert all(isinstance(t["value"], str) for t in turns)
-    assert calls == [{"name": c.name, "arguments": c.arguments} for c in ex.calls]
-    assert [t["value"] for t in turns if t["from"] == "observation"] == ["ok", "ok", ex.expected_result]
-    assert record["system"]
+    # the two calls made together: one function_call turn holding a list, one observation turn
+    assert json.loads(turns[1]["value"]) == [{"name": c.name, "arguments": c.arguments} for c in calls[:2]]
+    assert json.loads(turns[2]["value"]) == [calls[0].result.content, calls[1].result.content]
+    assert json.loads(turns[3]["value"]) == {"name": calls[2].name, "arguments": calls[2].arguments}
+    assert turns[4]["value"] == calls[2].result.content
+    assert record["system"] == CHAT_SYSTEM_PROMPT
     tools = json.loads(record["tools"])
     assert tools[0] == {
         "name": "web_search",
@@ -534,6 +598,9 @@ def test_sharegpt_alternates_function_calls_and_observations(manager, tmp_path):
     }
     assert (record["metadata"]["task_id"], record["metadata"]["difficulty"]) == ("task:0002", "medium")
     assert record["metadata"]["provenance"] == ["logs/invocations.jsonl:12"]
+    # no final answer: the conversation ends on the last function_call (an even count)
+    plain = build(manager, "sharegpt").record(example(1), "task")["conversations"]
+    assert [t["from"] for t in plain] == ["human", "function_call", "observation", "function_call"]
 
 
 def test_sharegpt_registers_each_split_in_dataset_info(manager, tmp_path):

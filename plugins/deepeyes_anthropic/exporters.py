@@ -10,7 +10,6 @@ only then write, atomically (a temporary name renamed into place), one file per 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,18 @@ import attrs
 import orjson
 
 from deepeyes_core import (
-    SYSTEM_PROMPT,
+    API_TOOL_NAME,
+    CALL_ID_PATTERN,
+    CHAT_SYSTEM_PROMPT,
     DatasetError,
+    ToolCall,
     TrainingExample,
+    call_ids,
     checked_records,
+    conversation,
+    outcome_text,
+    tool_definition,
+    tool_problems,
     atomic_write,
     hookimpl,
     split_file_name,
@@ -31,9 +38,9 @@ from deepeyes_core import (
 log = logging.getLogger(__name__)
 
 #: Anthropic's tool-use docs: a tool name must match ``^[a-zA-Z0-9_-]{1,64}$``.
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_NAME = API_TOOL_NAME
 #: The Messages API's pattern for ``tool_use.id`` / ``tool_result.tool_use_id``.
-TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+TOOL_USE_ID = CALL_ID_PATTERN
 #: The Messages API accepts at most 4 ``cache_control`` breakpoints per request.
 MAX_CACHE_BREAKPOINTS = 4
 
@@ -42,11 +49,6 @@ def _metadata(example: TrainingExample) -> dict[str, Any]:
     """The example's id, difficulty and provenance (source file:line or trace span), and the rest
     of the guide's metadata block."""
     return {"task_id": example.task_id, **example.metadata()}
-
-
-def _id_part(task_id: str) -> str:
-    """``task_id`` with every character the id pattern refuses replaced by ``_``."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", task_id)
 
 
 def _dumps(record: dict[str, Any]) -> bytes:
@@ -67,37 +69,43 @@ def _write_lines(path: Path, lines: Sequence[bytes]) -> Path:
 
 @attrs.frozen(slots=True)
 class AnthropicMessagesOptions:
-    #: End each record with an assistant text turn holding ``example.completion()`` (the numbered
-    #: call sequence the shared system prompt asks for), so the record is a whole conversation.
-    #: False ends it on the tool_result turn: the shape of the next request of a live agent loop.
+    #: End each record with the agent's final answer (an assistant text turn) where the log has
+    #: one. False ends it on the last tool_result turn: the shape of the next request of a live
+    #: agent loop.
     final_answer: bool = True
 
 
 class AnthropicMessagesExporter:
-    """Claude Messages API records with tool_use / tool_result blocks and a prompt-cache hint.
+    """Claude Messages API records: the trajectory as it happened, with tool_use / tool_result blocks.
 
-    One JSON object a line, ``anthropic-messages/sft_<split>.jsonl``::
+    One JSON object a line, ``anthropic-messages/sft_<split>.jsonl``, made from
+    :func:`deepeyes_core.conversation`::
 
-        {"system": [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+        {"system": [{"type": "text", "text": CHAT_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
          "tools": [{"name": ..., "description": ..., "input_schema": {...}}],
          "messages": [
-           {"role": "user", "content": <prompt in the run's layout>},
-           {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_<task>_1",
-                                              "name": ..., "input": {...}}, ...]},
-           {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_<task>_1",
-                                         "content": "ok"}, ...]},
-           {"role": "assistant", "content": [{"type": "text", "text": <completion>}]}],
+           {"role": "user", "content": <the task>},
+           {"role": "assistant", "content": [{"type": "text", "text": <the step's text, where logged>},
+                                             {"type": "tool_use", "id": <call_id>, "name": ..., "input": {...}}, ...]},
+           {"role": "user", "content": [{"type": "tool_result", "tool_use_id": <call_id>,
+                                         "content": <the real result>, "is_error": false}, ...]},
+           ... one assistant turn and one user turn per step ...
+           {"role": "assistant", "content": [{"type": "text", "text": <the agent's final answer>}]}],
          "metadata": {"task_id": ..., "difficulty": ..., "provenance": [...], ...}}
 
-    The assistant turn holds one ``tool_use`` block per call, in order; the user turn after it
-    answers each with a ``tool_result``. **Tool results**: a TrainingExample carries no per-call
-    results, only ``expected_result`` (the last call's logged result, summarised), so every
-    result reads ``"ok"`` except the last call's, which is ``expected_result`` (``"ok"`` when
-    blank). ``tools`` come from ``example.tools`` (name, description where there is one,
-    ``input_schema``). ``metadata`` is ours, not the API's (whose ``metadata`` takes only
-    ``user_id``): drop it before sending a record as a request. The shared system block carries
-    the ``cache_control`` hint; Claude Haiku 4.5 caches only prefixes of 4,096 tokens or more, so
-    a short system prompt alone is not cached.
+    Each step (the calls the agent made together) is one assistant message with a ``tool_use``
+    block per call, and the results of all of them come in ONE user message, as the Messages API
+    requires for parallel calls. Ids are the logged call ids, made API-valid
+    (``^[a-zA-Z0-9_-]+$``) and unique. A result is the call's real ``ToolResult.content`` (JSON
+    results as canonical JSON, cut to the run's size budget with an explicit marker); a failed
+    call has ``is_error: true`` and, where it returned nothing, its error text as the content; an
+    empty result has no ``content`` (the API's empty tool_result). A call whose log has no outcome
+    gives ``"content": null``, which :meth:`check` refuses, so such an example is rejected before
+    the split (nothing is made up). The final answer is the agent's own, where the log has one;
+    without it the record ends on the last tool_result turn. ``metadata`` is ours, not the API's
+    (whose ``metadata`` takes only ``user_id``): drop it before sending a record as a request. The
+    system block carries the ``cache_control`` hint; Claude Haiku 4.5 caches only prefixes of
+    4,096 tokens or more, so a short system prompt alone is not cached.
 
     Rules checked (Anthropic Messages API and tool-use docs): system is a list of non-empty text
     blocks with the ephemeral cache hint, at most 4 cache breakpoints; tool names match
@@ -105,7 +113,8 @@ class AnthropicMessagesExporter:
     (``"type": "object"``); messages start with ``user`` and alternate user/assistant; no empty
     text; every ``tool_use`` has an id matching ``^[a-zA-Z0-9_-]+$``, unique in the record, names
     a declared tool, and has an object ``input``; the next user turn answers every ``tool_use`` of
-    the assistant turn before it with a ``tool_result``, results first, and answers nothing else.
+    the assistant turn before it with a ``tool_result``, results first, and answers nothing else;
+    a ``tool_result`` carries the call's result (string content) and a boolean ``is_error``.
     """
 
     name = "anthropic-messages"
@@ -115,40 +124,42 @@ class AnthropicMessagesExporter:
         self.options = options
 
     def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]:
-        ids = [f"toolu_{_id_part(example.task_id)}_{i}" for i in range(1, example.sequence_length + 1)]
-        results = ["ok"] * example.sequence_length
-        if results:
-            results[-1] = example.expected_result if example.expected_result.strip() else "ok"
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": example.prompt(prompt_layout)},
-            {
-                "role": "assistant",
-                "content": [
-                    {"type": "tool_use", "id": id_, "name": call.name, "input": call.arguments}
-                    for id_, call in zip(ids, example.calls)
-                ],
-            },
-            {
-                "role": "user",
-                "content": [
-                    {"type": "tool_result", "tool_use_id": id_, "content": result}
-                    for id_, result in zip(ids, results)
-                ],
-            },
-        ]
-        if self.options.final_answer:
-            messages.append(
-                {"role": "assistant", "content": [{"type": "text", "text": example.completion()}]}
-            )
+        chat = conversation(example)
+        ids = call_ids(chat)
+        position = 0
+        pending: list[str] = []
+        messages: list[dict[str, Any]] = []
+        for turn in chat.turns:
+            if turn.role == "user":
+                messages.append({"role": "user", "content": turn.text})
+            elif turn.role == "assistant":
+                if not turn.calls and not self.options.final_answer:
+                    continue
+                blocks: list[dict[str, Any]] = []
+                if turn.text and turn.text.strip():
+                    blocks.append({"type": "text", "text": turn.text})
+                for call in turn.calls:
+                    pending.append(ids[position])
+                    position += 1
+                    blocks.append({"type": "tool_use", "id": pending[-1], "name": call.name, "input": call.arguments})
+                messages.append({"role": "assistant", "content": blocks})
+            elif turn.call is not None:
+                block: dict[str, Any] = {"type": "tool_result", "tool_use_id": pending.pop(0)}
+                text = outcome_text(turn.call.result)
+                if text != "":
+                    block["content"] = text
+                block["is_error"] = bool(turn.call.result and turn.call.result.is_error)
+                if messages[-1]["role"] == "user" and isinstance(messages[-1]["content"], list):
+                    messages[-1]["content"].append(block)
+                else:
+                    messages.append({"role": "user", "content": [block]})
         tools = []
-        for spec in example.tools:
-            tool: dict[str, Any] = {"name": spec.name}
-            if spec.description:
-                tool["description"] = spec.description
-            tool["input_schema"] = spec.parameters
-            tools.append(tool)
+        for spec in chat.tools:
+            definition = tool_definition(spec)
+            definition["input_schema"] = definition.pop("parameters")
+            tools.append(definition)
         return {
-            "system": [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+            "system": [{"type": "text", "text": chat.system, "cache_control": {"type": "ephemeral"}}],
             "tools": tools,
             "messages": messages,
             "metadata": _metadata(example),
@@ -181,24 +192,17 @@ class AnthropicMessagesExporter:
         ):
             problems.append('system: the shared system block must carry cache_control {"type": "ephemeral"}')
 
-        declared: set[str] = set()
-        for i, tool in enumerate(record.get("tools") or []):
-            name = tool.get("name") if isinstance(tool, dict) else None
-            if not isinstance(name, str) or not TOOL_NAME.match(name):
-                problems.append(f"tools[{i}].name: {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$")
-            elif name in declared:
-                problems.append(f"tools[{i}].name: {name!r} is declared twice; tool names must be unique")
-            else:
-                declared.add(name)
-            schema = tool.get("input_schema") if isinstance(tool, dict) else None
-            if not isinstance(schema, dict) or schema.get("type") != "object":
-                problems.append(
-                    f'tools[{i}].input_schema: must be a JSON Schema object with "type": "object"'
-                )
-            if isinstance(tool, dict) and "description" in tool and not isinstance(tool["description"], str):
-                problems.append(f"tools[{i}].description: must be a string")
-            if isinstance(tool, dict) and "cache_control" in tool:
-                breakpoints += 1
+        tools = record.get("tools") or []
+        declared, tool_rules = tool_problems(
+            [
+                {**{k: v for k, v in tool.items() if k != "input_schema"}, "parameters": tool.get("input_schema")}
+                if isinstance(tool, dict) else tool
+                for tool in tools
+            ],
+            name_pattern=TOOL_NAME,
+        )
+        problems.extend(rule.replace("the parameters", "input_schema") for rule in tool_rules)
+        breakpoints += sum(1 for tool in tools if isinstance(tool, dict) and "cache_control" in tool)
 
         messages = record.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -250,9 +254,17 @@ class AnthropicMessagesExporter:
                     if results_done:
                         problems.append(f"{where}: tool_result blocks must come first in the user turn")
                     answered.append(block.get("tool_use_id"))
-                    content = block.get("content")
-                    if isinstance(content, str) and not content.strip():
+                    content = block.get("content", "")
+                    if content is None:
+                        problems.append(
+                            f"{where}: call {block.get('tool_use_id')!r} has no recorded result (the log has none)"
+                        )
+                    elif not isinstance(content, (str, list)):
+                        problems.append(f"{where}.content: must be a string or a list of content blocks")
+                    elif isinstance(content, str) and content and not content.strip():
                         problems.append(f"{where}.content: text content blocks must be non-empty")
+                    if not isinstance(block.get("is_error", False), bool):
+                        problems.append(f"{where}.is_error: must be a boolean")
                 else:
                     problems.append(f"{where}.type: {kind!r} is not text, tool_use or tool_result")
             if role == "user":
@@ -316,6 +328,21 @@ _BEDROCK_LIMITED_SPLITS = {
 }
 
 
+#: The system text of bedrock-claude records: the chat system prompt, and how calls and results
+#: are written in a text-only conversation.
+BEDROCK_SYSTEM_PROMPT = (
+    CHAT_SYSTEM_PROMPT + " To call tools, write 'Tool calls:' and then one line per call, "
+    'name({"argument": value}) with the arguments as JSON; the results come back in the next message.'
+)
+
+
+def _results_message(results: list[str | None]) -> dict[str, Any]:
+    """The user turn carrying a step's results as text; null content where one is missing."""
+    if any(text is None for text in results):
+        return {"role": "user", "content": None}
+    return {"role": "user", "content": "\n\n".join(results)}  # type: ignore[arg-type]
+
+
 @attrs.frozen(slots=True)
 class BedrockClaudeOptions:
     #: Write the optional ``system`` string (the shared system prompt).
@@ -338,12 +365,26 @@ class BedrockClaudeExporter:
 
     One JSON object a line, ``bedrock-claude/sft_<split>.jsonl``::
 
-        {"system": SYSTEM_PROMPT,
-         "messages": [{"role": "user", "content": <prompt in the run's layout>},
-                      {"role": "assistant", "content": <completion>}]}
+        {"system": BEDROCK_SYSTEM_PROMPT,
+         "messages": [{"role": "user", "content": "<the task>\n\nAvailable tools:\n- name(arg: type)..."},
+                      {"role": "assistant", "content": "<step text, where logged>\n\nTool calls:\nname({json})\n..."},
+                      {"role": "user", "content": "Result of name (call_id):\n<the real result>\n\n..."},
+                      ... one assistant turn and one user turn per step ...
+                      {"role": "assistant", "content": <the agent's final answer>}]}
 
-    The format has no tool fields, so the tool calls go in as text: the assistant turn is
-    ``example.completion()`` (the numbered ``name({json arguments})`` lines). It also allows no
+    **Steps as text.** The format is text only (strictly alternating user/assistant ``messages``,
+    no tool fields), so the trajectory is rendered as text: the first user turn is the task and
+    the tool catalogue; each step is an assistant turn holding its text (where the log has one)
+    and its calls, one ``name({json arguments})`` line each after ``Tool calls:`` (what
+    :meth:`~deepeyes_core.ToolCall.render` writes); the next user turn carries the real results of
+    those calls as text (``Result of name (id):`` or, for a failed call, ``Error from name (id):``,
+    then the result, or the error text where it returned nothing). The last turn must be the
+    assistant's: the agent's final answer where the log has one; without it the record ends on
+    the last step's calls, and that step's results (which no later turn reads) are not written
+    (where one of them is missing from the log, the example is still refused, as every chat
+    format refuses it).
+    A call without a recorded outcome in a results turn makes that turn's content null, which
+    :meth:`check` refuses (the example is rejected before the split). It also allows no
     keys besides ``system`` and ``messages``, so the records carry no metadata: each
     ``sft_<split>.jsonl`` has a line-aligned ``sft_<split>.metadata.jsonl`` beside it with the
     example's task_id, difficulty and provenance (upload only the record files to S3).
@@ -369,13 +410,39 @@ class BedrockClaudeExporter:
         self.options = options
 
     def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]:
+        chat = conversation(example, BEDROCK_SYSTEM_PROMPT)
+        ids = call_ids(chat)
+        position = 0
+        messages: list[dict[str, Any]] = []
+        results: list[str | None] = []
+        for turn in chat.turns:
+            if turn.role == "user":
+                catalogue = "\n".join(f"- {tool.signature()}" for tool in chat.tools)
+                messages.append({"role": "user", "content": f"{turn.text}\n\nAvailable tools:\n{catalogue}"})
+            elif turn.role == "assistant":
+                if results:
+                    messages.append(_results_message(results))
+                    results = []
+                if not turn.calls:
+                    messages.append({"role": "assistant", "content": turn.text})
+                    continue
+                lines = []
+                for call in turn.calls:
+                    lines.append(ToolCall(call.name, call.arguments).render())
+                text = f"{turn.text}\n\n" if turn.text and turn.text.strip() else ""
+                messages.append({"role": "assistant", "content": text + "Tool calls:\n" + "\n".join(lines)})
+            elif turn.call is not None:
+                text = outcome_text(turn.call.result)
+                failed = turn.call.result is not None and turn.call.result.is_error
+                label = "Error from" if failed else "Result of"
+                results.append(None if text is None else f"{label} {turn.call.name} ({ids[position]}):\n{text}")
+                position += 1
+        if None in results:  # the last step's results are not written, but one the log lacks still refuses
+            messages.append(_results_message(results))
         record: dict[str, Any] = {}
         if self.options.include_system:
-            record["system"] = SYSTEM_PROMPT
-        record["messages"] = [
-            {"role": "user", "content": example.prompt(prompt_layout)},
-            {"role": "assistant", "content": example.completion()},
-        ]
+            record["system"] = chat.system
+        record["messages"] = messages
         return record
 
     def estimate_tokens(self, record: dict[str, Any]) -> int:
@@ -403,7 +470,11 @@ class BedrockClaudeExporter:
                 continue
             if message["role"] not in ("user", "assistant"):
                 problems.append(f"messages[{i}].role: {message['role']!r} is not user or assistant")
-            if not isinstance(message["content"], str) or not message["content"].strip():
+            if message["content"] is None and message["role"] == "user":
+                problems.append(
+                    f"messages[{i}].content: a call of the step before it has no recorded result (the log has none)"
+                )
+            elif not isinstance(message["content"], str) or not message["content"].strip():
                 problems.append(f"messages[{i}].content: must be a non-empty string")
             expected = "user" if i % 2 == 0 else "assistant"
             if message["role"] != expected:

@@ -16,8 +16,12 @@ import attrs
 import orjson
 
 from deepeyes_core import (
-    SYSTEM_PROMPT,
     TrainingExample,
+    conversation,
+    json_text,
+    outcome_text,
+    tool_definition,
+    tool_problems,
     checked_records,
     atomic_json,
     atomic_jsonl,
@@ -47,36 +51,47 @@ class ShareGPTOptions:
     dataset_prefix: str = attrs.field(default="deepeyes", validator=attrs.validators.min_len(1))
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _observation(results: list[str | None]) -> str | None:
+    """One step's results as one observation: the result of a single call, a JSON list of the
+    results of several; None where one is missing."""
+    if any(text is None for text in results):
+        return None
+    return results[0] if len(results) == 1 else json_text(results)
 
 
 class ShareGPTExporter:
     """LLaMA-Factory sharegpt records with function_call / observation turns, and their dataset_info.json.
 
-    One JSON object a line, ``sharegpt/sft_<split>.jsonl``::
+    One JSON object a line, ``sharegpt/sft_<split>.jsonl``, made from
+    :func:`deepeyes_core.conversation`::
 
         {"conversations": [
-            {"from": "human", "value": <prompt in the run's layout>},
-            {"from": "function_call", "value": "{\\"name\\": ..., \\"arguments\\": {...}}"},
-            {"from": "observation", "value": "ok"},
+            {"from": "human", "value": <the task>},
+            {"from": "function_call", "value": "{\"name\": ..., \"arguments\": {...}}"},
+            {"from": "observation", "value": <the real result>},
+            {"from": "function_call", "value": "[{\"name\": ..., \"arguments\": {...}}, {...}]"},
+            {"from": "observation", "value": "[<result of the 1st call>, <result of the 2nd>]"},
             ...
-            {"from": "function_call", "value": "{\\"name\\": ..., \\"arguments\\": {...}}"},
-            {"from": "observation", "value": <expected_result, or "ok">},
-            {"from": "gpt", "value": <completion>}],
-         "system": SYSTEM_PROMPT,
-         "tools": "[{\\"name\\": ..., \\"description\\": ..., \\"parameters\\": {...}}]",
+            {"from": "gpt", "value": <the agent's final answer>}],
+         "system": CHAT_SYSTEM_PROMPT,
+         "tools": "[{\"name\": ..., \"description\": ..., \"parameters\": {...}}]",
          "metadata": {"task_id": ..., "difficulty": ..., "provenance": [...], ...}}
 
-    Each call is its own ``function_call`` turn (a JSON string of ``{"name", "arguments"}``),
-    answered by an ``observation``: one call a turn suits every LLaMA-Factory tool template (the
-    Llama 3 and GLM-4 ones refuse parallel calls in one turn). **Observations**: a TrainingExample
-    carries no per-call results, only ``expected_result`` (the last call's logged result,
-    summarised), so every observation reads ``"ok"`` except the last, which is ``expected_result``
-    (``"ok"`` when blank). The closing ``gpt`` turn is ``example.completion()``, the numbered call
-    sequence the shared system prompt asks for. ``tools`` is a JSON string of the tool
-    definitions (name, description, parameters), as LLaMA-Factory's tool formatters read it.
-    ``metadata`` is an extra key that LLaMA-Factory does not read (it keeps only mapped columns).
+    Each step is one ``function_call`` turn: a JSON string of ``{"name", "arguments"}`` for one
+    call, of a list of them for the calls the agent made together (LLaMA-Factory's
+    ``FunctionFormatter`` reads a list as parallel calls), answered by one ``observation`` turn:
+    the call's real result, or for several calls a JSON list of their results as strings, in call
+    order (a failed call that returned nothing: its error text; the format has no error flag).
+    The last turn must be at an even position (an odd count is dropped as an "invalid message
+    count"): it is the agent's final answer as a ``gpt`` turn where the log has one; without it
+    the conversation ends on the last ``function_call``, and that step's results (which no later
+    turn reads) are not written (where one of them is missing from the log, the example is still
+    refused, as every chat format refuses it). A step's text has no turn of its own (a ``gpt`` turn before the
+    ``function_call`` would break the alternation), so it is not written. A call whose log has no
+    outcome makes its observation null, which :meth:`check` refuses, so the example is rejected
+    before the split. ``tools`` is a JSON string of the tool definitions (name, description,
+    parameters), as LLaMA-Factory's tool formatters read it. ``metadata`` is an extra key that
+    LLaMA-Factory does not read (it keeps only mapped columns).
 
     ``dataset_info.json`` beside the files registers each split::
 
@@ -89,11 +104,12 @@ class ShareGPTExporter:
     so ``dataset_dir: <output>/sharegpt`` and ``dataset: deepeyes_train`` train on it.
 
     Rules checked (LLaMA-Factory ``data/README.md``, sharegpt format, and its
-    ``SharegptDatasetConverter``): every turn has exactly ``from`` and ``value``, a known tag and a
-    non-empty string value; human and observation turns at odd positions, gpt and function_call
+    ``SharegptDatasetConverter``, ``FunctionFormatter``): every turn has exactly ``from`` and
+    ``value``, a known tag and a string value (non-empty but for an observation, which may be an
+    empty result; null: a result the log does not have); human and observation turns at odd positions, gpt and function_call
     turns at even positions; the first turn is human; an even number of turns (an odd count is
-    dropped as "invalid message count"); a function_call value is a JSON object string with a
-    ``name`` among the tools and an object ``arguments``; ``tools`` is a JSON string of a list of
+    dropped as "invalid message count"); a function_call value is a JSON string of an object (or a
+    list of objects) with a ``name`` among the tools and an object ``arguments``; ``tools`` is a JSON string of a list of
     ``{"name", "description", "parameters"}`` with an object schema holding ``properties`` (the
     default tool formatter reads it); ``system`` is a string.
     """
@@ -105,28 +121,29 @@ class ShareGPTExporter:
         self.options = options
 
     def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]:
-        conversations = [{"from": "human", "value": example.prompt(prompt_layout)}]
-        for i, call in enumerate(example.calls, 1):
-            last = i == example.sequence_length
-            conversations.append(
-                {"from": "function_call", "value": _json({"name": call.name, "arguments": call.arguments})}
-            )
-            conversations.append(
-                {
-                    "from": "observation",
-                    "value": example.expected_result if last and example.expected_result.strip() else "ok",
-                }
-            )
-        conversations.append({"from": "gpt", "value": example.completion()})
+        chat = conversation(example)
+        conversations: list[dict[str, Any]] = []
+        results: list[str | None] = []
+        for turn in chat.turns:
+            if turn.role == "tool" and turn.call is not None:
+                results.append(outcome_text(turn.call.result))
+                continue
+            if results:
+                conversations.append({"from": "observation", "value": _observation(results)})
+                results = []
+            if turn.role == "user":
+                conversations.append({"from": "human", "value": turn.text})
+            elif turn.calls:
+                calls = [{"name": call.name, "arguments": call.arguments} for call in turn.calls]
+                conversations.append({"from": "function_call", "value": json_text(calls[0] if len(calls) == 1 else calls)})
+            else:
+                conversations.append({"from": "gpt", "value": turn.text})
+        if None in results:  # the last step's results are not written, but one the log lacks still refuses
+            conversations.append({"from": "observation", "value": None})
         record: dict[str, Any] = {"conversations": conversations}
         if self.options.include_system:
-            record["system"] = SYSTEM_PROMPT
-        record["tools"] = _json(
-            [
-                {"name": t.name, "description": t.description, "parameters": t.parameters}
-                for t in example.tools
-            ]
-        )
+            record["system"] = chat.system
+        record["tools"] = json_text([tool_definition(spec, description=True) for spec in chat.tools])
         record["metadata"] = {"task_id": example.task_id, **example.metadata()}
         return record
 
@@ -136,7 +153,6 @@ class ShareGPTExporter:
         problems: list[str] = []
         if "system" in record and not isinstance(record["system"], str):
             problems.append("system: must be a string")
-        declared: set[str] = set()
         try:
             tools = (
                 orjson.loads(record.get("tools", "[]"))
@@ -148,23 +164,8 @@ class ShareGPTExporter:
         if not isinstance(tools, list):
             problems.append("tools: must be a JSON string of a list of tool definitions")
             tools = []
-        for i, tool in enumerate(tools):
-            name = tool.get("name") if isinstance(tool, dict) else None
-            parameters = tool.get("parameters") if isinstance(tool, dict) else None
-            if not isinstance(name, str) or not name:
-                problems.append(f"tools[{i}].name: must be a non-empty string")
-            elif name in declared:
-                problems.append(f"tools[{i}].name: {name!r} is declared twice")
-            else:
-                declared.add(name)
-            if (
-                not isinstance(parameters, dict)
-                or parameters.get("type") != "object"
-                or not isinstance(parameters.get("properties"), dict)
-            ):
-                problems.append(
-                    f'tools[{i}].parameters: must be an object schema ("type": "object") with properties'
-                )
+        declared, rules = tool_problems(tools, need_properties=True)
+        problems.extend(rules)
 
         turns = record.get("conversations")
         if not isinstance(turns, list) or not turns:
@@ -181,25 +182,31 @@ class ShareGPTExporter:
                     f"conversations[{i}]: {tag!r} at position {position}; human and observation go at odd "
                     "positions, gpt and function_call at even positions"
                 )
-            if not isinstance(value, str) or not value.strip():
+            if tag == "observation" and value is None:
+                problems.append(f"conversations[{i}]: a call's result is missing (the log has none)")
+                continue
+            if not isinstance(value, str) or (tag != "observation" and not value.strip()):
                 problems.append(f"conversations[{i}].value: must be a non-empty string")
                 continue
             if tag == "function_call":
                 try:
-                    call = orjson.loads(value)
+                    parsed = orjson.loads(value)
                 except orjson.JSONDecodeError:
-                    call = None
-                if not isinstance(call, dict) or not isinstance(call.get("name"), str):
-                    problems.append(
-                        f'conversations[{i}]: a function_call value is a JSON string of {{"name", "arguments"}}'
-                    )
-                    continue
-                if call["name"] not in declared:
-                    problems.append(
-                        f"conversations[{i}]: function_call {call['name']!r} is not a tool of the tools column"
-                    )
-                if not isinstance(call.get("arguments"), dict):
-                    problems.append(f"conversations[{i}]: function_call arguments must be a JSON object")
+                    parsed = None
+                calls = parsed if isinstance(parsed, list) and parsed else [parsed]
+                for call in calls:
+                    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+                        problems.append(
+                            f'conversations[{i}]: a function_call value is a JSON string of {{"name", "arguments"}} '
+                            "or of a list of them"
+                        )
+                        break
+                    if call["name"] not in declared:
+                        problems.append(
+                            f"conversations[{i}]: function_call {call['name']!r} is not a tool of the tools column"
+                        )
+                    if not isinstance(call.get("arguments"), dict):
+                        problems.append(f"conversations[{i}]: function_call arguments must be a JSON object")
         if isinstance(turns[0], dict) and turns[0].get("from") != "human":
             problems.append("conversations[0]: the conversation must start with a human turn")
         if len(turns) % 2:

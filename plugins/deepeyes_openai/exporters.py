@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,16 @@ import attrs
 import orjson
 
 from deepeyes_core import (
-    SYSTEM_PROMPT,
+    API_TOOL_NAME,
     DatasetError,
     MissingExtraError,
     TrainingExample,
+    chat_messages,
     checked_records,
+    conversation,
+    tool_definition,
+    tool_message_problems,
+    tool_problems,
     atomic_write,
     hookimpl,
     split_file_name,
@@ -32,7 +36,7 @@ from deepeyes_core import (
 log = logging.getLogger(__name__)
 
 #: OpenAI's function-name rule: a-z, A-Z, 0-9, underscores and dashes, at most 64 characters.
-FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+FUNCTION_NAME = API_TOOL_NAME
 #: The keys of one line of a chat fine-tuning file (the API's ``FineTuneChatRequestInput``).
 RECORD_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
 #: Message keys the data-prep notebook accepts, plus the tool keys it predates.
@@ -73,19 +77,28 @@ def _tiktoken_counter(encoding: Any) -> Callable[[str], int]:
 class OpenAIChatExporter:
     """OpenAI chat fine-tuning records with ``tool_calls`` (arguments as JSON strings) and ``tools``.
 
-    One JSON object a line, ``openai-chat/sft_<split>.jsonl``::
+    One JSON object a line, ``openai-chat/sft_<split>.jsonl``, made from
+    :func:`deepeyes_core.conversation` by :func:`deepeyes_core.chat_messages`::
 
         {"messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": <prompt in the run's layout>},
-            {"role": "assistant", "tool_calls": [
-                {"id": "call_<task>_1", "type": "function",
-                 "function": {"name": ..., "arguments": "<JSON object as a string>"}}, ...]}],
+            {"role": "system", "content": CHAT_SYSTEM_PROMPT},
+            {"role": "user", "content": <the task>},
+            {"role": "assistant", "content": <the step's text, or null>, "tool_calls": [
+                {"id": <call_id>, "type": "function",
+                 "function": {"name": ..., "arguments": "<JSON object as a string>"}}, ...]},
+            {"role": "tool", "tool_call_id": <call_id>, "content": <the real result>},
+            ... one assistant message and its tool messages per step ...
+            {"role": "assistant", "content": <the agent's final answer>}],
          "tools": [{"type": "function",
                     "function": {"name": ..., "description": ..., "parameters": {...}}}]}
 
-    One assistant turn holds every call of the sequence, in order (the format's parallel tool
-    calls: the example knows the calls, not the results between them). A line allows no keys
+    One assistant message per step (the calls the agent made together, in order; ids are the
+    logged call ids made API-valid and unique), then one ``tool`` message per call with its real
+    result (a failed call that returned nothing: its error text; the format has no error flag),
+    then the agent's final answer where the log has one (without it the record ends on the last
+    tool messages). A call whose log has no outcome gives a tool message with null content, which
+    :meth:`check` refuses (``invalid_tool_result``), so the example is rejected before the split.
+    A line allows no keys
     besides ``messages``, ``tools``, ``parallel_tool_calls`` and ``functions``, so the records carry
     no metadata: each ``sft_<split>.jsonl`` has a line-aligned ``sft_<split>.metadata.jsonl``
     beside it with the example's task_id, difficulty and provenance (upload only the record files).
@@ -102,7 +115,9 @@ class OpenAIChatExporter:
     ``invalid_tool_call`` (id, ``"type": "function"``, a name, ``arguments`` a string holding a
     JSON object, ids unique), ``undeclared_tool`` (a called function not in ``tools``),
     ``invalid_tool`` (``"type": "function"``, a name matching ``^[a-zA-Z0-9_-]{1,64}$``, unique,
-    ``parameters`` an object schema), and tokens of the serialised tool calls and tools in the
+    ``parameters`` an object schema), ``invalid_tool_result`` (every call answered by a ``tool``
+    message with its ``tool_call_id`` before the next assistant turn, each carrying a string
+    result), and tokens of the serialised tool calls and tools in the
     count. Across the file: at least 10 training examples (``min_train_examples``).
     """
 
@@ -116,31 +131,11 @@ class OpenAIChatExporter:
     # -- records -------------------------------------------------------------------------------
 
     def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]:
-        stem = re.sub(r"[^a-zA-Z0-9_-]", "_", example.task_id)
-        messages: list[dict[str, Any]] = []
-        if self.options.include_system:
-            messages.append({"role": "system", "content": SYSTEM_PROMPT})
-        messages.append({"role": "user", "content": example.prompt(prompt_layout)})
-        messages.append(
-            {
-                "role": "assistant",
-                "tool_calls": [
-                    {
-                        "id": f"call_{stem}_{i}",
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": orjson.dumps(call.arguments).decode()},
-                    }
-                    for i, call in enumerate(example.calls, 1)
-                ],
-            }
-        )
-        tools = []
-        for spec in example.tools:
-            function: dict[str, Any] = {"name": spec.name}
-            if spec.description:
-                function["description"] = spec.description
-            function["parameters"] = spec.parameters
-            tools.append({"type": "function", "function": function})
+        chat = conversation(example)
+        messages = chat_messages(chat)
+        if not self.options.include_system:
+            messages = messages[1:]
+        tools = [{"type": "function", "function": tool_definition(spec)} for spec in chat.tools]
         return {"messages": messages, "tools": tools}
 
     # -- token counting ------------------------------------------------------------------------
@@ -207,26 +202,17 @@ class OpenAIChatExporter:
         extra = sorted(set(record) - RECORD_KEYS)
         if extra:
             problems.append(f"unrecognized_record_key: {extra} (a line holds only {sorted(RECORD_KEYS)})")
-        declared: set[str] = set()
+        functions = []
         for i, tool in enumerate(record.get("tools") or []):
             function = tool.get("function") if isinstance(tool, dict) else None
             if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(function, dict):
                 problems.append(
                     f'invalid_tool: tools[{i}] must be {{"type": "function", "function": {{...}}}}'
                 )
-                continue
-            name = function.get("name")
-            if not isinstance(name, str) or not FUNCTION_NAME.match(name):
-                problems.append(f"invalid_tool: tools[{i}] name {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$")
-            elif name in declared:
-                problems.append(f"invalid_tool: tools[{i}] name {name!r} is declared twice")
-            else:
-                declared.add(name)
-            parameters = function.get("parameters")
-            if not isinstance(parameters, dict) or parameters.get("type") != "object":
-                problems.append(
-                    f'invalid_tool: tools[{i}] parameters must be a JSON Schema object with "type": "object"'
-                )
+                function = None
+            functions.append(function)
+        declared, rules = tool_problems(functions, name_pattern=FUNCTION_NAME)
+        problems.extend(f"invalid_tool: {rule}" for rule in rules if "must be a tool definition" not in rule)
 
         messages = record.get("messages")
         if not messages or not isinstance(messages, list):
@@ -249,6 +235,8 @@ class OpenAIChatExporter:
             if has_calls:
                 if content is not None and not isinstance(content, str):
                     problems.append(f"missing_content: messages[{i}] content must be a string or absent")
+            elif role == "tool":
+                pass  # a tool result: tool_message_problems below (it may be empty: the call returned nothing)
             elif not isinstance(content, str) or not content:
                 problems.append(f"missing_content: messages[{i}] needs non-empty string content")
             if "tool_calls" in message and role != "assistant":
@@ -300,6 +288,7 @@ class OpenAIChatExporter:
                         problems.append(
                             f"invalid_tool_call: {where} arguments must be a string holding a JSON object"
                         )
+        problems.extend(f"invalid_tool_result: {rule}" for rule in tool_message_problems(messages))
         if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
             problems.append("example_missing_assistant_message: no assistant message")
         if not problems:

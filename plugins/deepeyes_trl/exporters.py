@@ -9,7 +9,6 @@ pyarrow (for Parquet) is imported only when exporting.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,15 @@ import attrs
 import orjson
 
 from deepeyes_core import (
-    SYSTEM_PROMPT,
     MissingExtraError,
     TrainingExample,
+    chat_messages,
     checked_records,
+    conversation,
+    json_text,
+    tool_definition,
+    tool_message_problems,
+    tool_problems,
     atomic_jsonl,
     atomic_write,
     hookimpl,
@@ -29,6 +33,16 @@ from deepeyes_core import (
 )
 
 ROLES = ("system", "user", "assistant", "tool")
+
+
+def _json_value(text: Any) -> Any:
+    """The value a JSON string holds; None for anything else."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
 #: Columns that make TRL read a dataset as another type than conversational language modelling.
 OTHER_TYPE_KEYS = frozenset({"prompt", "completion", "chosen", "rejected", "label", "text"})
 
@@ -42,109 +56,86 @@ class TrlOptions:
 
 
 def _parquet_schema(pa: Any) -> Any:
-    """Arguments, tool definitions and metadata differ in shape from row to row, and Parquet needs
-    one schema: they are Arrow JSON columns (``pa.json_()``), which ``datasets`` reads back as its
-    ``Json`` feature, i.e. as dicts, exactly what chat templates expect."""
-    function = pa.struct([("name", pa.string()), ("arguments", pa.json_())])
-    call = pa.struct([("id", pa.string()), ("type", pa.string()), ("function", function)])
-    message = pa.struct([("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(call))])
-    return pa.schema(
-        [
-            ("messages", pa.list_(message)),
-            ("tools", pa.json_()),
-            ("task_id", pa.string()),
-            ("metadata", pa.json_()),
-        ]
-    )
-
-
-def _storage_schema(pa: Any) -> Any:
-    """:func:`_parquet_schema` with plain strings in place of the JSON columns (built first, then cast)."""
+    """One schema for every split: arguments, tools and metadata are JSON strings (see the class
+    docstring), so every column is a plain Arrow type that every ``datasets`` version reads."""
     function = pa.struct([("name", pa.string()), ("arguments", pa.string())])
     call = pa.struct([("id", pa.string()), ("type", pa.string()), ("function", function)])
-    message = pa.struct([("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(call))])
+    message = pa.struct([
+        ("role", pa.string()),
+        ("content", pa.string()),
+        ("tool_calls", pa.list_(call)),
+        ("tool_call_id", pa.string()),
+        ("name", pa.string()),
+    ])
     return pa.schema(
-        [
-            ("messages", pa.list_(message)),
-            ("tools", pa.string()),
-            ("task_id", pa.string()),
-            ("metadata", pa.string()),
-        ]
+        [("messages", pa.list_(message)), ("tools", pa.string()), ("task_id", pa.string()), ("metadata", pa.string())]
     )
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _parquet_row(record: dict[str, Any]) -> dict[str, Any]:
-    messages = []
-    for message in record["messages"]:
-        calls = message.get("tool_calls")
-        messages.append(
-            {
-                "role": message["role"],
-                "content": message.get("content"),
-                "tool_calls": None
-                if calls is None
-                else [
-                    {
-                        "id": call.get("id"),
-                        "type": call.get("type"),
-                        "function": {
-                            "name": call["function"]["name"],
-                            "arguments": _json(call["function"]["arguments"]),
-                        },
-                    }
-                    for call in calls
-                ],
-            }
-        )
-    return {
-        "messages": messages,
-        "tools": _json(record.get("tools") or []),
-        "task_id": record["task_id"],
-        "metadata": _json(record["metadata"]),
-    }
+def template_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages of a loaded row ready for a chat template that wants arguments as dicts
+    (templates that apply ``tojson`` to them, such as Qwen2.5's): each call's JSON-string
+    arguments decoded, and the keys a columnar reader filled with None dropped. Templates that
+    print string arguments as they are (Qwen3's) take the rows as loaded."""
+    out = []
+    for message in messages:
+        clean = {key: value for key, value in message.items() if value is not None}
+        if clean.get("tool_calls"):
+            clean["tool_calls"] = [
+                {**call, "function": {**call["function"], "arguments": orjson.loads(call["function"]["arguments"])}}
+                for call in clean["tool_calls"]
+            ]
+        out.append(clean)
+    return out
 
 
 class TrlExporter:
-    """TRL conversational records: ``messages`` with assistant ``tool_calls`` (arguments as dicts) and ``tools``.
+    """TRL conversational records: the trajectory as ``messages`` (assistant ``tool_calls``, ``tool`` results) and ``tools``.
 
-    ``trl/sft_<split>.jsonl``, and ``trl/sft_<split>.parquet`` unless ``parquet = false``::
+    ``trl/sft_<split>.jsonl``, and ``trl/sft_<split>.parquet`` unless ``parquet = false``, made
+    from :func:`deepeyes_core.conversation` by :func:`deepeyes_core.chat_messages`::
 
         {"messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": <prompt in the run's layout>},
-            {"role": "assistant", "content": "", "tool_calls": [
-                {"id": "call_<task>_1", "type": "function",
-                 "function": {"name": ..., "arguments": {...}}}, ...]}],
-         "tools": [{"type": "function",
-                    "function": {"name": ..., "description": ..., "parameters": {...}}}],
-         "task_id": ..., "metadata": {"difficulty": ..., "provenance": [...], ...}}
+            {"role": "system", "content": CHAT_SYSTEM_PROMPT},
+            {"role": "user", "content": <the task>},
+            {"role": "assistant", "content": <the step's text, or null>, "tool_calls": [
+                {"id": <call_id>, "type": "function",
+                 "function": {"name": ..., "arguments": "<JSON object as a string>"}}, ...]},
+            {"role": "tool", "tool_call_id": <call_id>, "name": ..., "content": <the real result>},
+            ... one assistant message and its tool messages per step ...
+            {"role": "assistant", "content": <the agent's final answer>}],
+         "tools": "[{\"type\": \"function\", \"function\": {\"name\": ..., \"description\": ..., \"parameters\": {...}}}]",
+         "task_id": ..., "metadata": "<JSON object as a string>"}
 
-    TRL's language-modelling type of conversational data (``messages``), with the ``tools`` column
-    that ``SFTTrainer`` passes to the chat template (as a list, or a JSON string it decodes), and
-    arguments as dicts, which is what chat templates render (``arguments | tojson``): a JSON string
-    there would come out quoted. One assistant turn holds every call, in order. ``task_id`` and
-    ``metadata`` are extra columns that TRL leaves alone. Train with
-    ``SFTConfig(assistant_only_loss=True)`` so only the calls are learned.
+    TRL's language-modelling type of conversational data (``messages``), with TRL's tool-calling
+    convention: assistant ``tool_calls`` and ``tool`` messages (``name`` and ``tool_call_id``),
+    and a ``tools`` column that ``SFTTrainer`` hands to the chat template. One assistant message
+    per step, one tool message per call with its real result (a failed call that returned
+    nothing: its error text), then the agent's final answer where the log has one. A call whose
+    log has no outcome gives null tool content, which :meth:`check` refuses, so the example is
+    rejected before the split. Train with ``SFTConfig(assistant_only_loss=True)`` so only the
+    agent's turns are learned.
 
-    **Loading.** ``datasets.load_dataset("parquet", data_files=...)`` reads the JSON columns
-    (arguments, tools, metadata) back as dicts through its ``Json`` feature. The JSONL files hold
-    plain objects; ``datasets`` 5 reads arguments whose keys differ between rows as ``Json`` too,
-    while an older ``datasets`` unifies them into one struct and fills absent keys with None: use
-    the Parquet files there.
+    **Arguments, tools and metadata are JSON strings**, so that every ``datasets`` version reads
+    them back byte for byte. As objects, ``datasets`` 4.x (the version LLaMA-Factory pins) infers
+    one struct per split from the JSONL (absent keys filled with None, date strings turned into
+    timestamps; loading all splits together fails with a cast error), and has no dtype for
+    Arrow's JSON extension type in Parquet. TRL's docs name the JSON string as the ``tools``
+    format for ``datasets`` before 4.8 (``SFTTrainer`` decodes it), and OpenAI's fine-tuning
+    format writes arguments as a JSON string. Chat templates that print string arguments as they
+    are (Qwen3's) take the rows as loaded; for one that applies ``tojson`` to them (Qwen2.5's),
+    pass each row's messages through :func:`template_messages` first.
 
     Rules checked (TRL "Dataset formats" docs and ``trl.data_utils``; transformers' chat-template
     tool format): the only type key is ``messages`` (none of prompt/completion/chosen/rejected/
-    label/text); messages are objects with a role among system/user/assistant/tool and string
-    content, a system message only first, at least one assistant message, the last message from
-    the assistant; an assistant's empty content only beside tool calls; each tool call is
-    ``{"type": "function", "function": {"name", "arguments"}}`` with a non-empty name and
-    ``arguments`` a dict (TRL's ``_validate_tool_calls``), calling a tool of ``tools``; each tool is
-    ``{"type": "function", "function": {"name", "description", "parameters"}}`` with a unique name
-    and an object schema; every value JSON-serialisable.
+    label/text); messages are objects with a role among system/user/assistant/tool, a system
+    message only first, at least one assistant message; string content, empty or null only on an
+    assistant turn with tool calls; each tool call is ``{"type": "function", "function": {"name",
+    "arguments"}}`` with a non-empty name of a declared tool and ``arguments`` a JSON string of
+    an object; every call answered by a ``tool`` message (``tool_call_id``) with its result
+    before the next assistant turn; ``tools`` a JSON string of ``{"type": "function",
+    "function": {"name", "description", "parameters"}}`` with unique names and object schemas;
+    ``metadata`` a JSON string.
     """
 
     name = "trl"
@@ -154,37 +145,16 @@ class TrlExporter:
         self.options = options
 
     def record(self, example: TrainingExample, prompt_layout: str) -> dict[str, Any]:
-        stem = re.sub(r"[^a-zA-Z0-9_-]", "_", example.task_id)
-        messages: list[dict[str, Any]] = []
-        if self.options.include_system:
-            messages.append({"role": "system", "content": SYSTEM_PROMPT})
-        messages.append({"role": "user", "content": example.prompt(prompt_layout)})
-        messages.append(
-            {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [
-                    {
-                        "id": f"call_{stem}_{i}",
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": c.arguments},
-                    }
-                    for i, c in enumerate(example.calls, 1)
-                ],
-            }
-        )
-        tools = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in example.tools
-        ]
+        chat = conversation(example)
+        messages = chat_messages(chat, tool_name=True)
+        if not self.options.include_system:
+            messages = messages[1:]
+        tools = [{"type": "function", "function": tool_definition(spec, description=True)} for spec in chat.tools]
         return {
             "messages": messages,
-            "tools": tools,
+            "tools": json_text(tools),
             "task_id": example.task_id,
-            "metadata": example.metadata(),
+            "metadata": json_text(example.metadata()),
         }
 
     @staticmethod
@@ -194,30 +164,21 @@ class TrlExporter:
         other = sorted(OTHER_TYPE_KEYS & set(record))
         if other:
             problems.append(f"dataset type: {other} beside messages make TRL read another dataset type")
-        declared: set[str] = set()
-        tools = record.get("tools")
+        tools = _json_value(record.get("tools"))
         if not isinstance(tools, list):
-            problems.append("tools: must be a list of tool definitions")
+            problems.append("tools: must be a JSON string of a list of tool definitions")
             tools = []
+        functions = []
         for i, tool in enumerate(tools):
             function = tool.get("function") if isinstance(tool, dict) else None
             if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(function, dict):
                 problems.append(f'tools[{i}]: must be {{"type": "function", "function": {{...}}}}')
-                continue
-            name = function.get("name")
-            if not isinstance(name, str) or not name:
-                problems.append(f"tools[{i}].function.name: must be a non-empty string")
-            elif name in declared:
-                problems.append(f"tools[{i}].function.name: {name!r} is declared twice")
-            else:
-                declared.add(name)
-            if not isinstance(function.get("description", ""), str):
-                problems.append(f"tools[{i}].function.description: must be a string")
-            parameters = function.get("parameters")
-            if not isinstance(parameters, dict) or parameters.get("type") != "object":
-                problems.append(
-                    f'tools[{i}].function.parameters: must be a JSON Schema object with "type": "object"'
-                )
+                function = None
+            functions.append(function)
+        declared, rules = tool_problems(functions, where="tools.function")
+        problems.extend(rule for rule in rules if "must be a tool definition" not in rule)
+        if not isinstance(_json_value(record.get("metadata")), dict):
+            problems.append("metadata: must be a JSON string of an object")
 
         messages = record.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -231,7 +192,11 @@ class TrlExporter:
                 problems.append(f"messages[{i}].role: {role!r} is not one of {', '.join(ROLES)}")
             if role == "system" and i != 0:
                 problems.append(f"messages[{i}]: a system message may only come first")
-            if not isinstance(content, str):
+            if role == "tool":
+                pass  # a tool result: tool_message_problems below (it may be empty: the call returned nothing)
+            elif content is None and role == "assistant" and calls:
+                pass
+            elif not isinstance(content, str):
                 problems.append(f"messages[{i}].content: must be a string")
             elif not content and not (role == "assistant" and calls):
                 problems.append(
@@ -256,16 +221,12 @@ class TrlExporter:
                     problems.append(
                         f"{where}.function.name: {function['name']!r} is not a tool of the tools column"
                     )
-                if not isinstance(function.get("arguments"), dict):
-                    problems.append(
-                        f"{where}.function.arguments: must be a dict (TRL's conversational format), "
-                        f"not {type(function.get('arguments')).__name__}"
-                    )
+                if not isinstance(_json_value(function.get("arguments")), dict):
+                    problems.append(f"{where}.function.arguments: must be a JSON string of an object")
+        problems.extend(tool_message_problems(messages))
         roles = [m.get("role") for m in messages if isinstance(m, dict)]
         if "assistant" not in roles:
             problems.append("messages: no assistant message, so there is nothing to learn")
-        elif roles[-1] != "assistant":
-            problems.append("messages: the last message must be from the assistant")
         try:
             orjson.dumps(record)
         except TypeError as exc:
@@ -289,8 +250,7 @@ class TrlExporter:
         tables = {}
         if pa is not None:
             for split, rows in records.items():
-                storage = pa.Table.from_pylist([_parquet_row(r) for r in rows], schema=_storage_schema(pa))
-                tables[split] = storage.cast(_parquet_schema(pa))
+                tables[split] = pa.Table.from_pylist(rows, schema=_parquet_schema(pa))
         folder = Path(output_dir) / self.name
         written: dict[str, Path] = {}
         for split, rows in records.items():
