@@ -23,7 +23,7 @@ def test_tiny_recipe_on_the_sample_beats_the_base_model(tmp_path: Path) -> None:
 
     assert result["status"] == "completed"
     training = result["training"]
-    assert training["trained"] and training["backend"] == "trl" and training["total_steps"] == 4 * 56
+    assert training["trained"] and training["backend"] == "trl" and training["total_steps"] == 4 * 102
     losses = [epoch["val_loss"] for epoch in training["epochs"]]
     assert len(losses) == 4 and losses == sorted(losses, reverse=True)
 
