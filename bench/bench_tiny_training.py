@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
 from deepeyes_trl import engine, synthetic  # noqa: E402
+from deepeyes_trl.chats import numbered, parse_calls  # noqa: E402
 
 
 def normalise(text: str) -> str:
@@ -54,8 +55,10 @@ def main() -> None:
     settings = engine.TrlSettings(max_steps=args.max_steps, **{k: v for k, v in chosen.items() if v is not None})
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
-        outcome = engine.train(train, val, settings, workdir / "tiny")
-        prompts, references = [p for p, _ in test], [c for _, c in test]
+        # The engine trains on conversations: each pair as the user's task and one assistant turn of calls.
+        outcome = engine.train([synthetic.as_chat(p) for p in train], [synthetic.as_chat(p) for p in val], settings,
+                               workdir / "tiny")
+        prompts, references = [synthetic.prompt_chat(pair) for pair in test], [c for _, c in test]
         figures = {
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
             "device": outcome.device,
@@ -73,7 +76,7 @@ def main() -> None:
         }
         for role, model_dir in (("base", outcome.base_model_dir), ("trained", outcome.trained_model_dir)):
             started = time.perf_counter()
-            answers = engine.generate(model_dir, prompts, settings)
+            answers = [numbered(parse_calls(a)) for a in engine.generate(model_dir, prompts, settings)]
             seconds = time.perf_counter() - started
             figures[role] = {"exact": exact(answers, references), "generation_s": round(seconds, 2),
                              "examples_per_s": round(len(prompts) / seconds, 1)}

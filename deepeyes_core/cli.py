@@ -108,13 +108,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))
     training = result.get("training") or {}
     table.add_row("trained", "yes" if training.get("trained") else escape(f"no: {training.get('reason', '')}"))
-    table.add_row("base model (exact sequence)", _fmt(ev.get("baseline_success_rate"), pct=True))
-    table.add_row("trained model (exact sequence)", _fmt(ev.get("post_training_success_rate"), pct=True))
+    headline = {"step": "whole trajectories, step mode", "blind-sequence": "exact sequence, blind mode"}.get(
+        ev.get("mode"), "not measured")
+    table.add_row(f"base model ({headline})", _fmt(ev.get("baseline_success_rate"), pct=True))
+    table.add_row(f"trained model ({headline})", _fmt(ev.get("post_training_success_rate"), pct=True))
     table.add_row("improvement", _fmt(ev.get("improvement_pct")))
-    for label, key in (("tool names in order", "tool_name_sequence_accuracy"), ("calls right", "argument_accuracy")):
-        before, after = (ev.get("base") or {}).get(key), (ev.get("trained") or {}).get(key)
-        if before is not None and after is not None:
-            table.add_row(f"{label} (base -> trained)", f"{before:.1%} -> {after:.1%}")
+    figures = {"step": (("steps right", "step_accuracy"), ("calls right", "call_accuracy")),
+               "blind-sequence": (("exact sequence", "exact_sequence_accuracy"),
+                                  ("tool names in order", "tool_name_sequence_accuracy"),
+                                  ("calls right", "argument_accuracy"))}
+    for mode, scores in (ev.get("modes") or {}).items():
+        for label, key in figures.get(mode, ()) if scores.get("status") == "measured" else ():
+            before, after = scores["base"].get(key), scores["trained"].get(key)
+            table.add_row(f"{label}, {mode} mode (base -> trained)", f"{before:.1%} -> {after:.1%}")
     table.add_row("ready for RL", escape(f"{ev.get('readiness_for_rl')} ({ev.get('readiness_reason', '')})"))
     table.add_row("report", escape(str(result["report_file"])))
     table.add_row("rejects", escape(str(result["rejects_file"])))

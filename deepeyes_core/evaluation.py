@@ -1,5 +1,24 @@
 """Evaluation: parse a model's predicted tool calls, score them against the reference, and measure
-the base model and the trained model on the same held-out test prompts."""
+the base model and the trained model on the same held-out test prompts.
+
+Two modes, and every figure says which produced it (``"mode"``):
+
+- ``"step"`` (the default where test examples have steps and the backend offers
+  ``generate_steps``): for each assistant step of a test trajectory the model is shown the
+  conversation up to that step, with the real results of the steps before it
+  (:func:`~deepeyes_core.step_prompts`), and makes its calls; a step is right when its calls match
+  the step's calls as a set (order-free: a parallel step may be made in any order; arguments as
+  :func:`arguments_match` judges). Reported: per-step accuracy, whole-trajectory accuracy (every
+  step right), per-call accuracy, the distribution of the first wrong step's index, per tool (calls)
+  and per difficulty (trajectories). The final answer is not scored.
+- ``"blind-sequence"`` (the guide's): one prompt per example, the whole call sequence predicted
+  at once without any result, scored as an exact sequence.
+
+The guide's keys (``baseline_success_rate``, ``post_training_success_rate``, ``improvement_pct``,
+``readiness_for_rl``, ``tool_improvements``) come from the step mode's whole-trajectory accuracy
+when it was measured, else from the blind mode's exact-sequence accuracy; ``headline_metric``
+says which.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from .chat import StepPrompt, step_prompts, steps_of
 from .components import TrainingBackend
 from .errors import LeakError
 from .records import DIFFICULTIES, ToolCall, TrainingExample
@@ -175,6 +195,7 @@ def score_model(
     n = len(examples)
     order = {d: i for i, d in enumerate(DIFFICULTIES)}
     return {
+        "mode": "blind-sequence",
         "examples": n,
         "exact_sequence_accuracy": exact / n if n else 0.0,
         "tool_name_sequence_accuracy": names / n if n else 0.0,
@@ -185,6 +206,105 @@ def score_model(
             d: right / total
             for d, (right, total) in sorted(per_difficulty.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         },
+    }
+
+
+def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
+                options: MatchOptions = MatchOptions()) -> list[bool]:
+    """For each expected call, whether it is matched by a distinct predicted call (same name,
+    arguments as :func:`arguments_match` judges), in any order: a maximum bipartite matching, so a
+    parallel step's calls are scored as a set."""
+    fits = [[j for j, p in enumerate(predicted) if p.name == e.name and arguments_match(e.arguments, p.arguments, options)]
+            for e in expected]
+    owner: dict[int, int] = {}
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or augment(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    for i in range(len(expected)):
+        augment(i, set())
+    matched = set(owner.values())
+    return [i in matched for i in range(len(expected))]
+
+
+def step_right(expected: Sequence[ToolCall], predicted: Sequence[ToolCall], options: MatchOptions = MatchOptions()) -> bool:
+    """True when the predicted calls are exactly the step's calls, in any order (none missing, none extra)."""
+    return len(predicted) == len(expected) and all(match_calls(expected, predicted, options))
+
+
+def _step_calls(step: Any) -> list[ToolCall]:
+    return [ToolCall(call.name, call.arguments) for call in step.calls]
+
+
+def _rates(counts: Mapping[str, list[int]], order: Sequence[str] = ()) -> dict[str, float]:
+    rank = {key: i for i, key in enumerate(order)}
+    return {key: right / total for key, (right, total) in
+            sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))}
+
+
+def score_steps(
+    examples: Sequence[TrainingExample],
+    predicted: Sequence[Sequence[Sequence[ToolCall]]],
+    options: MatchOptions = MatchOptions(),
+) -> dict[str, Any]:
+    """Step-level scores of one model: ``predicted[i][j]`` are its calls at step ``j`` of example
+    ``i`` (steps as :func:`~deepeyes_core.steps_of` gives them). Rates are 0.0 when there is
+    nothing to count. ``first_error``: how many trajectories first went wrong at each step index
+    (``"none"``: every step right)."""
+    if len(examples) != len(predicted):
+        raise ValueError(f"{len(predicted)} predictions for {len(examples)} examples")
+    steps_right = steps_total = whole = calls_right = calls_total = no_call = 0
+    first_error: dict[str, int] = {}
+    per_tool: dict[str, list[int]] = {}
+    per_difficulty: dict[str, list[int]] = {}
+    per_index: dict[str, list[int]] = {}
+    for example, answers in zip(examples, predicted):
+        steps = steps_of(example)
+        if len(answers) != len(steps):
+            raise ValueError(f"{len(answers)} step answers for the {len(steps)} steps of example {example.task_id!r}")
+        first: int | None = None
+        for index, (step, calls) in enumerate(zip(steps, answers)):
+            expected = _step_calls(step)
+            matches = match_calls(expected, calls, options)
+            right = len(calls) == len(expected) and all(matches)
+            steps_right += right
+            steps_total += 1
+            no_call += not calls
+            calls_right += sum(matches)
+            calls_total += len(matches)
+            for call, hit in zip(expected, matches):
+                per_tool.setdefault(call.name, [0, 0])[0] += hit
+                per_tool[call.name][1] += 1
+            counts = per_index.setdefault(str(index), [0, 0])
+            counts[0] += right
+            counts[1] += 1
+            if not right and first is None:
+                first = index
+        whole += first is None
+        key = "none" if first is None else str(first)
+        first_error[key] = first_error.get(key, 0) + 1
+        counts = per_difficulty.setdefault(example.difficulty, [0, 0])
+        counts[0] += first is None
+        counts[1] += 1
+    n = len(examples)
+    return {
+        "mode": "step",
+        "examples": n,
+        "steps": steps_total,
+        "step_accuracy": steps_right / steps_total if steps_total else 0.0,
+        "trajectory_accuracy": whole / n if n else 0.0,
+        "call_accuracy": calls_right / calls_total if calls_total else 0.0,
+        "steps_without_calls": no_call,
+        "first_error": dict(sorted(first_error.items(), key=lambda kv: (kv[0] == "none", int(kv[0]) if kv[0] != "none" else 0))),
+        "per_step_index": _rates(per_index, [str(i) for i in range(len(per_index))]),
+        "per_tool": _rates(per_tool),
+        "per_difficulty": _rates(per_difficulty, DIFFICULTIES),
     }
 
 
@@ -210,6 +330,74 @@ def _before_after(before: Mapping[str, float], after: Mapping[str, float]) -> di
     }
 
 
+MODES = ("step", "blind-sequence")
+#: The figure each mode's headline is, and how the report names it.
+_HEADLINE = {
+    "step": ("trajectory_accuracy", "whole-trajectory accuracy (every step right, real results shown)"),
+    "blind-sequence": ("exact_sequence_accuracy", "exact-sequence accuracy (whole sequence predicted blind)"),
+}
+
+
+def _not_run(mode: str, status: str, reason: str) -> dict[str, Any]:
+    return {"mode": mode, "status": status, "reason": reason}
+
+
+async def _answers(backend: Any, method: str, prompts: Sequence[Any], name: str) -> dict[str, list] | str:
+    """Both models' answers (the trained one first, so a backend that trained nothing costs no
+    base-model calls), or why there are none."""
+    answers: dict[str, list] = {}
+    for role in ("trained", "base"):
+        got = await getattr(backend, method)(role, prompts)
+        if got is None:
+            why = "it trained nothing" if role == "trained" else "it has no base model to ask"
+            return f"backend {name!r} cannot answer prompts with the {role} model ({why})"
+        if len(got) != len(prompts):
+            raise ValueError(f"backend {name!r} gave {len(got)} {role} answers for {len(prompts)} prompts")
+        answers[role] = list(got)
+    return answers
+
+
+def _measured(mode: str, base: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    metric = _HEADLINE[mode][0]
+    before, after = base[metric], trained[metric]
+    return {
+        "mode": mode,
+        "status": "measured",
+        "metric": metric,
+        "baseline": before,
+        "post_training": after,
+        "improvement_pct": (after - before) * 100,
+        "tool_improvements": _before_after(base["per_tool"], trained["per_tool"]),
+        "per_difficulty": _before_after(base["per_difficulty"], trained["per_difficulty"]),
+        "base": base,
+        "trained": trained,
+    }
+
+
+async def _step_mode(backend: Any, test: Sequence[TrainingExample], name: str, options: MatchOptions) -> dict[str, Any]:
+    if not callable(getattr(backend, "generate_steps", None)):
+        return _not_run("step", "not run", f"backend {name!r} has no generate_steps (evaluated blind only)")
+    examples = [example for example in test if example.steps]
+    if not examples:
+        return _not_run("step", "not run", "no test example has steps (the log recorded no trajectory structure)")
+    per_example: list[list[StepPrompt]] = [step_prompts(example) for example in examples]
+    prompts = [prompt for group in per_example for prompt in group]
+    answers = await _answers(backend, "generate_steps", prompts, name)
+    if isinstance(answers, str):
+        return _not_run("step", "not measured", answers)
+    scores = {}
+    for role, flat in answers.items():
+        nested, start = [], 0
+        for group in per_example:
+            nested.append([tuple(calls) for calls in flat[start:start + len(group)]])
+            start += len(group)
+        scores[role] = score_steps(examples, nested, options)
+    result = _measured("step", scores["base"], scores["trained"])
+    result["step_prompts"] = len(prompts)
+    result["examples_without_steps"] = len(test) - len(examples)
+    return result
+
+
 async def evaluate_improvement(
     backend: TrainingBackend,
     test: Sequence[TrainingExample],
@@ -218,20 +406,28 @@ async def evaluate_improvement(
     readiness_threshold: float = TRAINER.readiness_threshold,
     phase1_success_rates: Mapping[str, float] | None = None,
     options: MatchOptions = MatchOptions(),
+    modes: Sequence[str] = MODES,
 ) -> dict[str, Any]:
-    """Base model vs trained model on the same test prompts, scored by exact-sequence accuracy.
+    """Base model vs trained model on the same test examples, in each of ``modes`` (see the
+    module docstring); the guide's keys from the headline mode.
 
-    Every prompt is checked for leaks before any generation. The trained model is asked first, so
-    a backend that trained nothing costs no base-model calls. Phase 1 success rates are context
-    only; the gain and ``readiness_for_rl`` come from the two measurements."""
+    Every blind prompt is checked for leaks before any generation. Phase 1 success rates are
+    context only; the gain and ``readiness_for_rl`` come from the two measurements. ``base``,
+    ``trained``, ``tool_improvements`` and ``per_difficulty`` at the top are the headline mode's;
+    ``modes`` holds every mode's figures (or why it did not run)."""
+    unknown = [mode for mode in modes if mode not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"unknown evaluation modes {unknown}; choose from {', '.join(MODES)}")
     phase1 = dict(phase1_success_rates or {})
     name = getattr(backend, "name", type(backend).__name__)
 
-    def not_measured(reason: str) -> dict[str, Any]:
+    def not_measured(reason: str, by_mode: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             "status": "not measured",
             "reason": reason,
-            "metric": "exact_sequence_accuracy",
+            "mode": None,
+            "metric": None,
+            "headline_metric": None,
             "test_examples": len(test),
             "baseline_success_rate": None,
             "post_training_success_rate": None,
@@ -241,30 +437,40 @@ async def evaluate_improvement(
             "readiness_threshold": readiness_threshold,
             "readiness_reason": f"not measured: {reason}",
             "tool_improvements": {},
+            "modes": by_mode or {},
             "phase1_success_rates": phase1,
         }
 
     if not test:
         return not_measured("the test split is empty, so there are no held-out prompts to answer")
-    prompts = [example.prompt(prompt_layout) for example in test]
-    for example, prompt in zip(test, prompts):
-        check_no_leak(example, prompt)
-    answers: dict[str, list[str]] = {}
-    for role in ("trained", "base"):
-        got = await backend.generate(role, prompts)
-        if got is None:
-            why = "it trained nothing" if role == "trained" else "it has no base model to ask"
-            return not_measured(f"backend {name!r} cannot answer prompts with the {role} model ({why})")
-        if len(got) != len(prompts):
-            raise ValueError(f"backend {name!r} gave {len(got)} {role} answers for {len(prompts)} prompts")
-        answers[role] = list(got)
-    base = score_model(test, answers["base"], options)
-    trained = score_model(test, answers["trained"], options)
-    before, after = base["exact_sequence_accuracy"], trained["exact_sequence_accuracy"]
+    by_mode: dict[str, Any] = {}
+    if "blind-sequence" in modes:
+        prompts = [example.prompt(prompt_layout) for example in test]
+        for example, prompt in zip(test, prompts):
+            check_no_leak(example, prompt)
+    if "step" in modes:
+        by_mode["step"] = await _step_mode(backend, test, name, options)
+    if "blind-sequence" in modes:
+        answers = await _answers(backend, "generate", prompts, name)
+        if isinstance(answers, str):
+            by_mode["blind-sequence"] = _not_run("blind-sequence", "not measured", answers)
+        else:
+            by_mode["blind-sequence"] = _measured(
+                "blind-sequence", score_model(test, answers["base"], options), score_model(test, answers["trained"], options))
+            by_mode["blind-sequence"]["prompt_layout"] = prompt_layout
+    headline = next((by_mode[m] for m in MODES if m in by_mode and by_mode[m]["status"] == "measured"), None)
+    if headline is None:
+        reasons = "; ".join(f"{m}: {by_mode[m]['reason']}" for m in MODES if m in by_mode)
+        return not_measured(reasons, by_mode)
+    mode, metric = headline["mode"], headline["metric"]
+    before, after = headline["baseline"], headline["post_training"]
     ready = after >= readiness_threshold
+    described = _HEADLINE[mode][1]
     return {
         "status": "measured",
-        "metric": "exact_sequence_accuracy",
+        "mode": mode,
+        "metric": metric,
+        "headline_metric": {"mode": mode, "metric": metric, "description": described},
         "test_examples": len(test),
         "prompt_layout": prompt_layout,
         "baseline_success_rate": before,
@@ -275,12 +481,13 @@ async def evaluate_improvement(
         "readiness_for_rl": ready,
         "readiness_threshold": readiness_threshold,
         "readiness_reason": (
-            f"trained model's exact-sequence accuracy {after:.1%} is "
+            f"trained model's {described} {after:.1%} ({mode} mode) is "
             f"{'at or above' if ready else 'below'} the threshold {readiness_threshold:.1%}"
         ),
-        "tool_improvements": _before_after(base["per_tool"], trained["per_tool"]),
-        "per_difficulty": _before_after(base["per_difficulty"], trained["per_difficulty"]),
-        "base": base,
-        "trained": trained,
+        "tool_improvements": headline["tool_improvements"],
+        "per_difficulty": headline["per_difficulty"],
+        "base": headline["base"],
+        "trained": headline["trained"],
+        "modes": by_mode,
         "phase1_success_rates": phase1,
     }

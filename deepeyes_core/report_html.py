@@ -30,13 +30,40 @@ def _pct(value: float | None) -> str:
     return "not measured" if value is None else f"{value:.1%}"
 
 
-#: Rows of the base-vs-trained table: label, key of the evaluation's per-model scores, format.
-_SCORES = (
-    ("exact call sequence", "exact_sequence_accuracy", _pct),
-    ("tool names in order", "tool_name_sequence_accuracy", _pct),
-    ("calls right (name and arguments)", "argument_accuracy", _pct),
-    ("unparseable answers", "unparseable", str),
-)
+#: Rows of the base-vs-trained table of each evaluation mode: label, key of the per-model scores, format.
+_SCORES = {
+    "blind-sequence": (
+        ("exact call sequence", "exact_sequence_accuracy", _pct),
+        ("tool names in order", "tool_name_sequence_accuracy", _pct),
+        ("calls right (name and arguments)", "argument_accuracy", _pct),
+        ("unparseable answers", "unparseable", str),
+    ),
+    "step": (
+        ("whole trajectories right (every step)", "trajectory_accuracy", _pct),
+        ("steps right (calls as a set)", "step_accuracy", _pct),
+        ("calls right (name and arguments)", "call_accuracy", _pct),
+        ("steps answered without a call", "steps_without_calls", str),
+    ),
+}
+_MODE_TITLES = {
+    "step": "step by step: each step answered with the real history before it",
+    "blind-sequence": "blind sequence: the whole call sequence predicted without results",
+}
+
+
+def _first_errors(errors: Mapping[str, int]) -> str:
+    return ", ".join(f"{'none' if k == 'none' else 'step ' + str(int(k) + 1)}: {n}" for k, n in errors.items())
+
+
+def _mode_table(ev: Mapping[str, Any], mode: str, scores: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{fmt(scores['base'].get(key))}</td><td>{fmt(scores['trained'].get(key))}</td></tr>"
+        for label, key, fmt in _SCORES[mode])
+    if mode == "step":
+        rows += (f"<tr><td>first wrong step (trajectories)</td><td>{_esc(_first_errors(scores['base']['first_error']))}"
+                 f"</td><td>{_esc(_first_errors(scores['trained']['first_error']))}</td></tr>")
+    return (f"<h2>Held-out test split ({ev.get('test_examples')} tasks), base vs trained, "
+            f"{_esc(_MODE_TITLES[mode])}</h2><table><tr><th></th><th>base</th><th>trained</th></tr>{rows}</table>")
 
 
 def _legend(*items: tuple[str, str]) -> str:
@@ -134,6 +161,10 @@ def render_report(report: Mapping[str, Any]) -> str:
     ]
     if ev.get("status") != "measured":
         body.append(f"<p class=muted>Evaluation not measured: {_esc(ev.get('reason', ''))}</p>")
+    else:
+        headline = ev.get("headline_metric") or {}
+        body.append(f"<p class=muted>Base, trained and improvement: {_esc(headline.get('description', ev.get('metric')))}"
+                    f" ({_esc(headline.get('mode', 'blind-sequence'))} mode).</p>")
     epochs = training.get("epochs") or []
     body.append("<h2>Loss per epoch</h2>")
     body.append(line_chart({
@@ -145,15 +176,19 @@ def render_report(report: Mapping[str, Any]) -> str:
         "train": (_TRAINED, [e.get("train_token_accuracy") for e in epochs]),
         "val": (_VAL, [e.get("val_token_accuracy") for e in epochs]),
     }, top=1.0) + _legend(("train", _TRAINED), ("val", _VAL)))
+    step_headline = ev.get("mode") == "step"
     if ev.get("status") == "measured":
-        body.append(f"<h2>Held-out test split ({ev.get('test_examples')} tasks), base vs trained</h2><table>"
-                    "<tr><th></th><th>base</th><th>trained</th></tr>" + "".join(
-                        f"<tr><td>{label}</td><td>{fmt(ev['base'].get(key))}</td><td>{fmt(ev['trained'].get(key))}</td></tr>"
-                        for label, key, fmt in _SCORES) + "</table>")
+        modes = ev.get("modes") or {"blind-sequence": {"status": "measured", "base": ev["base"], "trained": ev["trained"]}}
+        for mode, scores in modes.items():
+            if scores.get("status") == "measured":
+                body.append(_mode_table(ev, mode, scores))
+            else:
+                body.append(f"<p class=muted>{_esc(mode)} mode {_esc(scores.get('status'))}: {_esc(scores.get('reason'))}</p>")
     tools = ev.get("tool_improvements") or {}
     if tools:
         phase1 = ev.get("phase1_success_rates") or {}
-        body.append("<h2>Exact calls per tool, before and after</h2>" + _legend(("base", _BASE), ("trained", _TRAINED))
+        body.append(f"<h2>Exact calls per tool, before and after{' (step mode)' if step_headline else ''}</h2>"
+                    + _legend(("base", _BASE), ("trained", _TRAINED))
                     + "<p class=muted>Beside each tool: its success rate in the Phase 1 logs (context, not part of "
                       "the gain).</p>")
         body.append(paired_bars({
@@ -162,7 +197,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         }))
     per_difficulty = ev.get("per_difficulty") or {}
     if per_difficulty:
-        body.append("<h2>Exact sequences per difficulty, before and after</h2>")
+        body.append("<h2>Whole trajectories right per difficulty, before and after (step mode)</h2>" if step_headline
+                    else "<h2>Exact sequences per difficulty, before and after</h2>")
         body.append(paired_bars({d: (v.get("before"), v.get("after")) for d, v in per_difficulty.items()}))
     if stats:
         body.append("<h2>Split composition</h2>" + stacked_splits(stats))

@@ -9,6 +9,7 @@ import random
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
 from deepeyes_core import (
@@ -18,6 +19,7 @@ from deepeyes_core import (
     PluginManager,
     ToolSpec,
     TrainingExample,
+    ToolCall,
     TrainingSettings,
     TrajectoryCollector,
 )
@@ -252,6 +254,86 @@ def test_evaluation_measures_base_and_trained(tmp_path):
     assert result["post_training_success_rate"] > result["baseline_success_rate"] == 0.0
 
 
+def stepped(example: TrainingExample) -> TrainingExample:
+    """The example as a logged trajectory: the first call alone (it failed, with its error), then the
+    rest made together, each with its real result."""
+    from deepeyes_core import Step, StepCall, ToolResult
+
+    calls = [StepCall(c.name, c.arguments, f"{example.task_id}.call-{i}", ToolResult(json.dumps({"n": i})))
+             for i, c in enumerate(example.calls)]
+    calls[0] = attrs.evolve(calls[0], result=ToolResult(None, True, "HTTP 503 from upstream"))
+    steps = (Step((calls[0],)),) + ((Step(tuple(calls[1:]), "Now the rest."),) if len(calls) > 1 else ())
+    return attrs.evolve(example, steps=steps)
+
+
+def step_answer(body):
+    """Right (the step's calls, as tool_use) when a demonstration shows the task's tool sequence."""
+    task = body["messages"][0]["content"]
+    example = next(e for e in (*TRAIN, *VAL, *TEST) if e.task_description == task)
+    done = sum(1 for m in body["messages"] if m["role"] == "assistant")
+    step = stepped(example).steps[done]
+    if example.tool_sequence not in demo_sequences(body):
+        return [{"type": "text", "text": "Which tool?"}]
+    return [{"type": "tool_use", "id": f"toolu_{i}", "name": re.sub(r"[^a-zA-Z0-9_-]", "_", c.name), "input": c.arguments}
+            for i, c in enumerate(reversed(step.calls))]
+
+
+def test_step_prompts_replay_the_history_with_the_real_results(tmp_path):
+    from deepeyes_core import step_prompts
+
+    def answer(body):
+        return step_answer(body) if body.get("tool_choice") == {"type": "auto"} else model_answer(body)
+
+    api = FakeAnthropicAPI(answer)
+    backend = make(api, tmp_path)
+    assert asyncio.run(backend.generate_steps("trained", [])) is None  # nothing trained yet
+    train(backend, tmp_path, epochs=1)
+    shown = {d.tool_sequence for d in backend.demonstrations}
+    example = stepped(next(e for e in TEST if e.tool_sequence in shown and len(e.tool_sequence) >= 3))
+    prompts = step_prompts(example)
+    before = len(api.posts())
+    calls = asyncio.run(backend.generate_steps("trained", prompts))
+    def as_set(calls):
+        return sorted(json.dumps([c.name, c.arguments], sort_keys=True) for c in calls)
+
+    # The parallel step's calls come back in the order Claude wrote them (here reversed).
+    assert calls[1] != tuple(ToolCall(c.name, c.arguments) for c in example.steps[1].calls)
+    assert [as_set(c) for c in calls] == [as_set(step.calls) for step in example.steps]
+
+    bodies = api.posts()[before:]
+    assert len(bodies) == 2 and all(b["tool_choice"] == {"type": "auto"} for b in bodies)
+    assert {t["name"] for t in bodies[0]["tools"]} >= {"search", "fetch", "summarise"}
+    assert "<example>" in "".join(b["text"] for b in bodies[1]["system"])
+    first, second = bodies  # the step after the failed call sees that call and its real error
+    assert first["messages"] == [{"role": "user", "content": example.task_description}]
+    failed = example.steps[0].calls[0]
+    assert second["messages"][1:] == [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": f"{example.task_id}_call-0",
+                                           "name": failed.name, "input": failed.arguments}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"{example.task_id}_call-0",
+                                      "content": "Error: HTTP 503 from upstream", "is_error": True}]},
+    ]
+    # The base model has no demonstrations and makes no call here; answers are cached on disk.
+    assert asyncio.run(backend.generate_steps("base", prompts)) == [(), ()]
+    posted = len(api.posts())
+    assert asyncio.run(backend.generate_steps("trained", prompts)) == calls and len(api.posts()) == posted
+
+
+def test_evaluation_runs_step_by_step_where_examples_have_steps(tmp_path):
+    from deepeyes_core.evaluation import evaluate_improvement
+
+    def answer(body):
+        return step_answer(body) if body.get("tool_choice") == {"type": "auto"} else model_answer(body)
+
+    backend = make(FakeAnthropicAPI(answer), tmp_path)
+    train(backend, tmp_path)
+    result = asyncio.run(evaluate_improvement(backend, [stepped(e) for e in TEST]))
+    assert result["status"] == "measured" and result["headline_metric"]["mode"] == "step"
+    assert result["post_training_success_rate"] > result["baseline_success_rate"] == 0.0
+    assert result["modes"]["blind-sequence"]["status"] == "measured"
+    assert result["trained"]["first_error"].get("none", 0) == round(result["post_training_success_rate"] * len(TEST))
+
+
 def test_short_prefix_is_reported_not_claimed(tmp_path):
     backend = make(FakeAnthropicAPI(model_answer, cache_min_tokens=4096), tmp_path)
     train(backend, tmp_path, epochs=1)
@@ -283,7 +365,8 @@ def test_whole_run_with_claude_describer_and_backend_never_writes_the_key(tmp_pa
             text = describe_from_prompt(body)
             described[text] = body["messages"][0]["content"]
             return text
-        prompt = body["messages"][-1]["content"]
+        step = body.get("tool_choice") == {"type": "auto"}  # a step prompt: the history replayed
+        prompt = body["messages"][0 if step else -1]["content"]
         task = prompt.split("\n", 1)[0].removeprefix("Task: ")
         user = described[task]
         calls = [
@@ -291,6 +374,9 @@ def test_whole_run_with_claude_describer_and_backend_never_writes_the_key(tmp_pa
         ]
         if "<example>" not in "".join(b["text"] for b in body["system"]):
             return "I would look it up."
+        if step:  # each logged call was its own step: make the next one
+            tool, args = calls[sum(m["role"] == "assistant" for m in body["messages"])]
+            return [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": args}]
         return "Tool Invocation Sequence:\n" + "\n".join(
             f"{i}. {tool}({json.dumps(args)})" for i, (tool, args) in enumerate(calls, 1)
         )
@@ -319,6 +405,9 @@ def test_whole_run_with_claude_describer_and_backend_never_writes_the_key(tmp_pa
     assert result["status"] == "completed", result["message"]
     assert result["training"]["trained"] and result["evaluation"]["status"] == "measured"
     assert result["evaluation"]["post_training_success_rate"] > result["evaluation"]["baseline_success_rate"]
+    # The collector records steps, so the headline is the step mode's; the blind score is beside it.
+    assert result["evaluation"]["headline_metric"]["mode"] == "step"
+    assert result["evaluation"]["modes"]["blind-sequence"]["status"] == "measured"
     assert describer.usage.interactive.calls == 60
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == ARTIFACT for p in files) and any(p.name.startswith("training_report_") for p in files)

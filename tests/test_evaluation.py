@@ -212,6 +212,7 @@ def test_score_model_numbers(test_set):
     ]
     scores = score_model(test_set, answers)
     assert scores == {
+        "mode": "blind-sequence",
         "examples": 4,
         "exact_sequence_accuracy": 0.5,
         "tool_name_sequence_accuracy": 0.75,
@@ -336,3 +337,143 @@ def test_evaluate_improvement_refuses_leaking_prompts_before_generating(test_set
     with pytest.raises(LeakError):
         asyncio.run(evaluate_improvement(backend, test_set, prompt_layout="guide"))
     assert backend.asked == []
+
+
+# -- step mode -----------------------------------------------------------------------------------
+
+from deepeyes_core.chat import step_prompts  # noqa: E402
+from deepeyes_core.evaluation import match_calls, score_steps, step_right  # noqa: E402
+from deepeyes_core.records import Step, StepCall, ToolResult  # noqa: E402
+
+W_PARIS, W_BERLIN = ("weather", {"city": "Paris"}), ("weather", {"city": "Berlin"})
+MAIL = ("send_email", {"to": "bob@example.com"})
+
+
+def stepped(task_id, steps, difficulty="medium"):
+    """An example whose steps are given as lists of (name, arguments); every call with a result."""
+    calls = [call for step in steps for call in step]
+    return attrs_evolve(example(task_id, calls, difficulty), steps=tuple(
+        Step(tuple(StepCall(n, a, f"{task_id}-{i}-{k}", ToolResult('"ok"')) for k, (n, a) in enumerate(step)))
+        for i, step in enumerate(steps)))
+
+
+def attrs_evolve(inst, **changes):
+    import attrs
+
+    return attrs.evolve(inst, **changes)
+
+
+def tc(*calls):
+    return tuple(ToolCall(n, a) for n, a in calls)
+
+
+def test_a_parallel_step_matches_as_a_set():
+    expected = tc(W_PARIS, W_BERLIN)
+    assert step_right(expected, tc(W_BERLIN, W_PARIS))
+    assert not step_right(expected, tc(W_PARIS, W_PARIS))  # one call may not stand for two
+    assert match_calls(expected, tc(W_PARIS, W_PARIS)) == [True, False]
+    assert not step_right(expected, tc(W_BERLIN, W_PARIS, MAIL))  # an extra call makes the step wrong
+    assert match_calls(expected, tc(W_BERLIN, W_PARIS, MAIL)) == [True, True]
+    assert not step_right(expected, tc(W_PARIS))
+    # Matching is maximal, not greedy: with a tolerance of 0.5, x=1.0 fits both predictions and x=0.6
+    # only the first; a greedy match would give the first to x=1.0 and leave x=0.6 unmatched.
+    loose = MatchOptions(float_tolerance=0.5)
+    assert match_calls(tc(("w", {"x": 1.0}), ("w", {"x": 0.6})), tc(("w", {"x": 1.0}), ("w", {"x": 1.4})), loose) == [True, True]
+    assert step_right(tc(("w", {"x": 1.0}), ("w", {"x": 0.6})), tc(("w", {"x": 1.0}), ("w", {"x": 1.4})), loose)
+
+
+def test_score_steps_numbers():
+    two = stepped("a", [[W_PARIS, W_BERLIN], [MAIL]], "medium")
+    one = stepped("b", [[MAIL]], "easy")
+    three = stepped("c", [[W_PARIS], [W_BERLIN], [MAIL]], "hard")
+    predicted = [
+        [tc(W_BERLIN, W_PARIS), tc(MAIL)],            # every step right (parallel step in another order)
+        [()],                                          # no call
+        [tc(W_PARIS), tc(W_PARIS), tc(MAIL)],          # wrong at step 1, right again at step 2
+    ]
+    scores = score_steps([two, one, three], predicted)
+    assert scores["mode"] == "step"
+    assert scores["steps"] == 6 and scores["examples"] == 3
+    assert scores["step_accuracy"] == pytest.approx(4 / 6)
+    assert scores["trajectory_accuracy"] == pytest.approx(1 / 3)
+    assert scores["call_accuracy"] == pytest.approx(5 / 7)
+    assert scores["steps_without_calls"] == 1
+    assert scores["first_error"] == {"0": 1, "1": 1, "none": 1}
+    assert scores["per_step_index"] == {"0": pytest.approx(2 / 3), "1": 0.5, "2": 1.0}
+    assert scores["per_tool"] == {"send_email": pytest.approx(2 / 3), "weather": 0.75}
+    assert scores["per_difficulty"] == {"easy": 0.0, "medium": 1.0, "hard": 0.0}
+    with pytest.raises(ValueError, match="step answers"):
+        score_steps([two], [[tc(MAIL)]])
+
+
+class StepReplayBackend(ReplayBackend):
+    """Also answers step prompts: the trained model makes each step's calls (in reverse order, which
+    a set match accepts), the base model makes none."""
+
+    def __init__(self, examples, cannot=()):
+        super().__init__(examples, cannot=cannot)
+        self.step_prompts = []
+
+    async def generate_steps(self, model, prompts):
+        self.asked.append(("steps", model))
+        self.step_prompts.extend(prompts)
+        if model in self.cannot:
+            return None
+        if model == "base":
+            return [() for _ in prompts]
+        return [tuple(ToolCall(c.name, c.arguments) for c in reversed(p.expected.calls)) for p in prompts]
+
+
+@pytest.fixture
+def stepped_set():
+    return [stepped("a", [[W_PARIS, W_BERLIN], [MAIL]], "medium"), stepped("b", [[MAIL]], "easy"),
+            example("flat", [Q], "easy")]
+
+
+def test_step_mode_is_the_headline_where_examples_have_steps(stepped_set):
+    backend = StepReplayBackend(stepped_set)
+    ev = asyncio.run(evaluate_improvement(backend, stepped_set))
+    assert backend.asked[:2] == [("steps", "trained"), ("steps", "base")]  # trained first
+    assert ev["status"] == "measured" and ev["mode"] == "step" and ev["metric"] == "trajectory_accuracy"
+    assert ev["headline_metric"]["mode"] == "step"
+    step = ev["modes"]["step"]
+    assert step["status"] == "measured" and step["step_prompts"] == 3 and step["examples_without_steps"] == 1
+    assert ev["baseline_success_rate"] == 0.0 and ev["post_training_success_rate"] == 1.0
+    assert ev["improvement_pct"] == pytest.approx(100.0) and ev["readiness_for_rl"] is True
+    assert ev["trained"]["mode"] == "step" and ev["trained"]["first_error"] == {"none": 2}
+    assert ev["base"]["first_error"] == {"0": 2}
+    assert ev["tool_improvements"]["weather"] == {"before": 0.0, "after": 1.0, "delta_pct_points": 100.0}
+    # The model saw the real results of the steps before: the second prompt of "a" holds step 0's.
+    second = [p for p in backend.step_prompts if p.index == 1][0]
+    assert [t.role for t in second.history.turns] == ["user", "assistant", "tool", "tool"]
+    assert second.history.turns[2].call.result == ToolResult('"ok"')
+    # The blind mode ran too, over every example, and says so.
+    blind = ev["modes"]["blind-sequence"]
+    assert blind["status"] == "measured" and blind["mode"] == "blind-sequence"
+    assert blind["metric"] == "exact_sequence_accuracy" and blind["base"]["examples"] == 3
+
+
+def test_blind_only_when_the_backend_has_no_generate_steps(stepped_set):
+    ev = asyncio.run(evaluate_improvement(ReplayBackend(stepped_set), stepped_set))
+    assert ev["mode"] == "blind-sequence" and ev["headline_metric"]["metric"] == "exact_sequence_accuracy"
+    assert ev["modes"]["step"]["status"] == "not run" and "generate_steps" in ev["modes"]["step"]["reason"]
+    assert ev["trained"]["mode"] == "blind-sequence"
+
+
+def test_step_mode_not_run_without_steps_and_modes_can_be_chosen(test_set, stepped_set):
+    ev = asyncio.run(evaluate_improvement(StepReplayBackend(test_set), test_set))
+    assert ev["mode"] == "blind-sequence" and "no test example has steps" in ev["modes"]["step"]["reason"]
+    backend = StepReplayBackend(stepped_set)
+    ev = asyncio.run(evaluate_improvement(backend, stepped_set, modes=["step"]))
+    assert list(ev["modes"]) == ["step"] and all(isinstance(a, tuple) for a in backend.asked)
+    with pytest.raises(ValueError, match="unknown evaluation modes"):
+        asyncio.run(evaluate_improvement(backend, stepped_set, modes=["vibes"]))
+
+
+def test_step_mode_not_measured_when_the_trained_model_cannot_answer(stepped_set):
+    backend = StepReplayBackend(stepped_set, cannot={"trained"})
+    ev = asyncio.run(evaluate_improvement(backend, stepped_set))
+    assert ev["status"] == "not measured" and ev["improvement_pct"] is None
+    assert ev["modes"]["step"]["status"] == "not measured" and ev["modes"]["blind-sequence"]["status"] == "not measured"
+    assert "step:" in ev["reason"] and "blind-sequence:" in ev["reason"]
+    assert ("steps", "base") not in backend.asked

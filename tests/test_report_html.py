@@ -94,3 +94,31 @@ def test_renders_in_headless_chromium(report_file: Path, tmp_path: Path) -> None
     chromium("--window-size=1100,2400", f"--screenshot={shot}")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page with charts, not a blank one
+
+
+def test_the_step_mode_is_shown_and_named() -> None:
+    import xml.etree.ElementTree as ET  # noqa: N817
+
+    from deepeyes_core import Step, StepCall, ToolCall, ToolResult, TrainingExample
+
+    calls = [("weather", {"city": c}) for c in ("Paris", "Rome", "Oslo")]
+    examples = [TrainingExample(f"t{i}", f"weather in {c['city']} twice", (n, n), (c, c), difficulty="medium",
+                                steps=(Step((StepCall(n, c, "a", ToolResult("1")),)), Step((StepCall(n, c, "b"),))))
+                for i, (n, c) in enumerate(calls)]
+
+    class Steps(HalfRight):
+        async def generate_steps(self, model, prompts):
+            right = model == "trained"
+            return [tuple(ToolCall(c.name, c.arguments) for c in p.expected.calls) if right and p.index == 0 else ()
+                    for p in prompts]
+
+    backend = Steps({e.prompt("task"): e.completion() for e in examples})
+    ev = asyncio.run(evaluate_improvement(backend, examples, prompt_layout="task"))
+    page = render_report({"evaluation": ev, "training": {"epochs": []}})
+    assert "whole-trajectory accuracy" in page and "(step mode)" in page
+    assert "step by step: each step answered with the real history before it" in page
+    assert "blind sequence: the whole call sequence predicted without results" in page
+    assert "first wrong step (trajectories)</td><td>step 1: 3</td><td>step 2: 3</td>" in page
+    assert "Whole trajectories right per difficulty" in page
+    for chart in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        ET.fromstring(chart)

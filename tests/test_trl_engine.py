@@ -18,8 +18,10 @@ pytest.importorskip("peft")
 from deepeyes_trl import engine, synthetic  # noqa: E402
 from deepeyes_trl.engine import TrlSettings  # noqa: E402
 
-#: 64 train pairs at batch 8: 8 steps an epoch.
-TRAIN, VAL, TEST = synthetic.split(n_train=64, n_val=16, n_test=8, seed=1)
+#: 64 train conversations at batch 8: 8 steps an epoch.
+TRAIN, VAL, TEST = synthetic.split_chats(n_train=64, n_val=16, n_test=8, seed=1)
+#: The user's turn of each test conversation: what the model answers.
+PROMPTS = [{"messages": chat["messages"][:1], "tools": None} for chat in TEST]
 FAST = TrlSettings(epochs=3, batch_size=8, learning_rate=3e-3, max_length=256, max_new_tokens=48,
                    tiny_hidden_size=64, tiny_layers=2, tiny_heads=2)
 
@@ -49,13 +51,14 @@ def test_tiny_recipe_trains_and_saves_its_artefacts(tmp_path: Path, caplog: pyte
     assert list((tmp_path / "checkpoints").glob("checkpoint-*"))
     record = json.loads((tmp_path / "trl_config.json").read_text())
     assert record["run_key"]["settings"]["learning_rate"] == 3e-3
-    assert record["sft_config"]["completion_only_loss"] is True
+    assert record["loss"].startswith("assistant turns only") and record["sft_config"]["assistant_only_loss"] is False
+    assert record["conversations_cut_at_max_length"] == {"train": 0, "val": 0}
     assert (tmp_path / "final" / "trl_config.json").read_text() == (tmp_path / "trl_config.json").read_text()
 
-    prompts = [prompt for prompt, _ in TEST]
+    prompts = PROMPTS
     answers = engine.generate(outcome.trained_model_dir, prompts, FAST)
     assert len(answers) == len(prompts) and all(isinstance(a, str) for a in answers)
-    assert not any(prompt in answer for prompt, answer in zip(prompts, answers))
+    assert not any(p["messages"][0]["content"] in answer for p, answer in zip(prompts, answers))
     # Batched generation answers each prompt as it would alone.
     assert engine.generate(outcome.trained_model_dir, prompts[:1], FAST) == answers[:1]
     # Answers cut off by max_new_tokens are said, not silently scored.
@@ -106,10 +109,13 @@ def local_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from deepeyes_trl import tiny
 
     path = tmp_path_factory.mktemp("local-model")
-    model, tokenizer = tiny.build((p + "\n" + c for p, c in TRAIN), TrlSettings(
+    from deepeyes_trl.chats import plain_text
+
+    model, tokenizer = tiny.build((plain_text(chat) for chat in TRAIN), TrlSettings(
         tiny_hidden_size=64, tiny_layers=2, tiny_heads=2, tiny_vocab_size=600, max_length=512))
     tokenizer.chat_template = (
         "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{% if m['role'] == 'assistant' %}"
+        "{% for c in m['tool_calls'] or [] %}<tool_call>{{ c['function'] | tojson }}</tool_call>{% endfor %}"
         "{{ eos_token }}{% endif %}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
     )
     model.save_pretrained(path)
@@ -126,7 +132,7 @@ def test_lora_on_a_local_model_with_a_chat_template(local_model: Path, tmp_path:
     assert not (tmp_path / "final" / "model.safetensors").exists()
     record = json.loads((tmp_path / "trl_config.json").read_text())
     assert record["prompt_format"] == "chat template" and record["lora_config"]["r"] == 4
-    answers = engine.generate(outcome.trained_model_dir, [p for p, _ in TEST[:3]], settings)
+    answers = engine.generate(outcome.trained_model_dir, PROMPTS[:3], settings)
     assert len(answers) == 3
 
 

@@ -33,6 +33,13 @@ would not be honest). The prefix cache needs at least the model's minimum cachea
 tokens for Claude Haiku 4.5); when the first response shows no cache written and none read,
 ``usage.cache_warning`` says so.
 
+**Step-level evaluation.** ``generate_steps`` replays each step prompt's history as Messages turns
+(the request; each earlier step as an assistant turn of ``tool_use`` blocks, then a user turn of
+``tool_result`` blocks carrying the real results and errors, ``is_error`` set on failures), offers
+the tools as Messages ``tools`` (``tool_choice: auto``), and reads the ``tool_use`` blocks of the
+answer as the step's calls. The trained model has its demonstrations behind the same breakpoint;
+answers are cached on disk like the others.
+
 **Weights.** Weight-level fine-tuning of Claude goes through the ``bedrock-claude`` export (Amazon
 Bedrock's Claude fine-tuning format); this backend changes no weights.
 """
@@ -50,7 +57,11 @@ from typing import Any
 import attrs
 
 from deepeyes_core import (
+    CHAT_SYSTEM_PROMPT,
     SYSTEM_PROMPT,
+    Conversation,
+    StepCall,
+    StepPrompt,
     ConfigError,
     DEFAULT_PROMPT_LAYOUT,
     DeepeyesError,
@@ -91,7 +102,58 @@ _TOOL_INSTRUCTIONS = (
     "order, all in this one turn: you will not see their results. Use only the tools offered, copy "
     "argument values exactly from the task, and write no text."
 )
+_STEP_INSTRUCTIONS = (
+    CHAT_SYSTEM_PROMPT + " Use only the tools offered, and copy argument values exactly from the task."
+)
 _API_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _merge(*catalogues: Sequence[ToolSpec]) -> tuple[ToolSpec, ...]:
+    specs: dict[str, ToolSpec] = {}
+    for catalogue in catalogues:
+        for spec in catalogue:
+            specs.setdefault(spec.name, spec)
+    return tuple(specs[name] for name in sorted(specs))
+
+
+def _tool_result(call: StepCall) -> dict[str, Any]:
+    """The ``tool_result`` block of one call: its real result, or its error (``is_error``), or a line
+    saying the log has none."""
+    result = call.result
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": _API_NAME.sub("_", call.call_id)}
+    if result is None:
+        block["content"] = "[the log has no result for this call]"
+    elif result.is_error:
+        error = f"Error: {result.error}" if result.error else "Error"
+        block["content"] = error if result.content is None else f"{error}\n{result.content}"
+        block["is_error"] = True
+    else:
+        block["content"] = result.content or ""
+    return block
+
+
+def _replay(history: Conversation, api_names: dict[str, str]) -> list[dict[str, Any]]:
+    """The conversation so far as Messages turns: the user's request; each step as an assistant turn
+    (its text, its ``tool_use`` blocks) and one user turn of ``tool_result`` blocks."""
+    messages: list[dict[str, Any]] = []
+    for turn in history.turns:
+        if turn.role == "user":
+            messages.append({"role": "user", "content": turn.text or ""})
+        elif turn.role == "assistant":
+            content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
+            content += [{"type": "tool_use", "id": _API_NAME.sub("_", call.call_id),
+                         "name": api_names.get(call.name, _API_NAME.sub("_", call.name)[:64]),
+                         "input": call.arguments}
+                        for call in turn.calls]
+            messages.append({"role": "assistant", "content": content})
+        else:
+            assert turn.call is not None
+            block = _tool_result(turn.call)
+            if messages[-1]["role"] == "user" and isinstance(messages[-1]["content"], list):
+                messages[-1]["content"].append(block)
+            else:
+                messages.append({"role": "user", "content": [block]})
+    return messages
 
 
 def _catalogue(examples: Sequence[TrainingExample]) -> tuple[ToolSpec, ...]:
@@ -319,11 +381,12 @@ class AnthropicBackend:
         return _TEXT_INSTRUCTIONS + (f"\n\nTools:\n{tools}" if tools else "")
 
     def _system(
-        self, chosen: Sequence[TrainingExample], extra: Sequence[TrainingExample], layout: str
+        self, chosen: Sequence[TrainingExample], extra: Sequence[TrainingExample], layout: str,
+        instructions: str | None = None,
     ) -> list[dict[str, Any]]:
         """Instructions, then the demonstrations behind a breakpoint, then (while choosing) one
         candidate behind a second breakpoint, so the demonstrations chosen so far stay cached."""
-        blocks: list[dict[str, Any]] = [{"type": "text", "text": self._instructions()}]
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": instructions or self._instructions()}]
         numbered = 0
         for group in (chosen, extra):
             if not group:
@@ -335,9 +398,9 @@ class AnthropicBackend:
             blocks.append({"type": "text", "text": "\n\n".join(lines), "cache_control": _CACHE_CONTROL})
         return blocks
 
-    def _tools(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def _tools(self, catalogue: Sequence[ToolSpec] | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
         tools, names = [], {}
-        for spec in self.catalogue:
+        for spec in self.catalogue if catalogue is None else catalogue:
             api_name = _API_NAME.sub("_", spec.name)[:64]
             while api_name in names:
                 api_name = api_name[:60] + f"_{len(names)}"
@@ -362,7 +425,12 @@ class AnthropicBackend:
         return await self._answer_all(self._system(demonstrations, [], self._layout), list(prompts))
 
     async def _answer_all(self, system: list[dict[str, Any]], prompts: list[str]) -> list[str]:
-        if not prompts:
+        return await self._gather(prompts, lambda client, semaphore, prompt: self._answer(client, semaphore, system, prompt))
+
+    async def _gather(self, items: Sequence[Any], one: Callable[[Any, asyncio.Semaphore, Any], Any]) -> list[Any]:
+        """``one(client, semaphore, item)`` for every item, in order: the first alone (it writes the
+        prefix cache), then the others concurrently."""
+        if not items:
             return []
         client = make_client(
             f"training backend {self.name!r}",
@@ -374,16 +442,42 @@ class AnthropicBackend:
         )
         semaphore = asyncio.Semaphore(self.options.concurrency)
         try:
-            first = await self._answer(client, semaphore, system, prompts[0])  # writes the prefix cache
+            first = await one(client, semaphore, items[0])  # writes the prefix cache
             try:
                 async with asyncio.TaskGroup() as group:
-                    tasks = [group.create_task(self._answer(client, semaphore, system, p)) for p in prompts[1:]]
+                    tasks = [group.create_task(one(client, semaphore, item)) for item in items[1:]]
             except* (ConfigError, DeepeyesError) as errors:
                 raise errors.exceptions[0] from None
             return [first, *(task.result() for task in tasks)]
         finally:
             if self._http_client is None:
                 await client.close()
+
+    async def _create(self, client: Any, semaphore: asyncio.Semaphore, params: dict[str, Any]) -> Any:
+        """One Messages call, its usage recorded; an API failure after the SDK's retries stops the run."""
+        opts = self.options
+        anthropic = import_anthropic("training backend 'anthropic'")
+        async with semaphore:
+            self.usage.calls_started += 1
+            try:
+                message = await client.messages.create(**params)
+            except (anthropic.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
+                fatal = fatal_api_error(exc, self._model or "", self._config_key, self._api_key)
+                if fatal is not None:
+                    raise fatal from None
+                self.usage.failed_calls += 1
+                raise DeepeyesError(
+                    scrub(
+                        "training backend 'anthropic': no usable answer from the API (after up to "
+                        f"{opts.max_retries} retries) ({type(exc).__name__}: {exc}); answers so far are cached: "
+                        "run again to go on",
+                        self._api_key,
+                    )
+                ) from None
+        self.usage.record(message.usage, "interactive")
+        if any(block.get("cache_control") for block in params["system"]):
+            self._probe.observe(message.usage)
+        return message
 
     async def _answer(
         self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]], prompt: str
@@ -404,38 +498,60 @@ class AnthropicBackend:
         if cached is not None and isinstance(cached.get("answer"), str):
             self.usage.cached += 1
             return cached["answer"]
-        anthropic = import_anthropic("training backend 'anthropic'")
-        async with semaphore:
-            self.usage.calls_started += 1
-            try:
-                message = await client.messages.create(**params)
-            except (anthropic.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
-                fatal = fatal_api_error(exc, self._model or "", self._config_key, self._api_key)
-                if fatal is not None:
-                    raise fatal from None
-                self.usage.failed_calls += 1
-                raise DeepeyesError(
-                    scrub(
-                        "training backend 'anthropic': no usable answer from the API (after up to "
-                        f"{opts.max_retries} retries) ({type(exc).__name__}: {exc}); answers so far are cached: "
-                        "run again to go on",
-                        self._api_key,
-                    )
-                ) from None
-        self.usage.record(message.usage, "interactive")
-        if any(block.get("cache_control") for block in system):
-            self._probe.observe(message.usage)
+        message = await self._create(client, semaphore, params)
         answer = self._completion(message, names)
         self.cache.put(key, {"version": "backend-v1", "model": self._model, "answer": answer})
         return answer
 
+    # -- step-level evaluation -------------------------------------------------------------------------
+
+    async def generate_steps(self, model: str, prompts: Sequence[StepPrompt]) -> list[tuple[ToolCall, ...]] | None:
+        """The calls Claude makes next in each step prompt: the history replayed as Messages turns
+        (the assistant's ``tool_use`` blocks, then a user turn of ``tool_result`` blocks with the real
+        results and errors), the tools offered as Messages ``tools`` (``tool_choice: auto``: it may
+        also answer in text), the trained model with its demonstrations behind the cache breakpoint."""
+        if model == "trained" and not self.trained:
+            return None
+        if self._model is None:
+            return None
+        demonstrations = self.demonstrations if model == "trained" else []
+        system = self._system(demonstrations, [], self._layout, _STEP_INSTRUCTIONS)
+        return await self._gather(list(prompts), lambda client, semaphore, prompt: self._step(client, semaphore, system, prompt))
+
+    async def _step(self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]],
+                    prompt: StepPrompt) -> tuple[ToolCall, ...]:
+        tools, names = self._tools(_merge(self.catalogue, prompt.history.tools))
+        api_names = {original: api for api, original in names.items()}
+        params: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": self.options.max_tokens,
+            "system": system,
+            "messages": _replay(prompt.history, api_names),
+            "tools": tools,
+            "tool_choice": {"type": "auto"},
+        }
+        key = content_key("backend-steps-v1", params)
+        cached = self.cache.get(key)
+        if cached is not None and isinstance(cached.get("calls"), list):
+            self.usage.cached += 1
+            return tuple(ToolCall(name, arguments) for name, arguments in cached["calls"])
+        message = await self._create(client, semaphore, params)
+        calls = self._calls(message, names)
+        self.cache.put(key, {"version": "backend-steps-v1", "model": self._model,
+                             "calls": [[call.name, call.arguments] for call in calls]})
+        return calls
+
     @staticmethod
-    def _completion(message: Any, names: dict[str, str]) -> str:
-        calls = [
+    def _calls(message: Any, names: dict[str, str]) -> tuple[ToolCall, ...]:
+        return tuple(
             ToolCall(names.get(block.name, block.name), dict(block.input) if isinstance(block.input, dict) else {})
             for block in getattr(message, "content", None) or ()
             if getattr(block, "type", "") == "tool_use"
-        ]
+        )
+
+    @classmethod
+    def _completion(cls, message: Any, names: dict[str, str]) -> str:
+        calls = cls._calls(message, names)
         return _render_calls(calls) if calls else message_text(message)
 
 

@@ -10,8 +10,11 @@ from pathlib import Path
 import attrs
 
 from deepeyes_core import (
+    CHAT_SYSTEM_PROMPT,
     MissingExtraError,
     ModelRole,
+    StepPrompt,
+    ToolCall,
     TrainingExample,
     TrainingRun,
     TrainingSettings,
@@ -29,6 +32,18 @@ class TrlBackend:
     The guide's trainer settings (epochs, learning_rate, batch_size, seed) override the options of
     the same name; the other options (model, method, max_length, ...) are this backend's own.
     The base model for evaluation is the model before training (for "tiny": its random init).
+
+    It trains on each example's whole trajectory as a multi-turn conversation (the request, each
+    step's calls, each call's real result, the final answer), loss on the assistant turns only
+    (see :mod:`deepeyes_trl.engine` and :mod:`deepeyes_trl.chats`). The prompt layout decides
+    whether the tools are rendered: "catalogue" renders them, "task" (and "guide") do not.
+
+    ``generate_steps`` (step-level evaluation) renders each step's history with the chat template
+    and parses the calls of the generated turn. ``generate`` (the blind-sequence score) asks with
+    the layout's prompt text as the user's turn and returns the calls of the answer, which is one
+    assistant turn, in the guide's numbered layout (the raw text where it made no call): a model
+    trained on conversations makes its first step and waits for the results, so on multi-step
+    tasks the blind score measures what it does without them.
     """
 
     name = "trl"
@@ -37,6 +52,7 @@ class TrlBackend:
     def __init__(self, options: TrlSettings):
         self.options = options
         self._models: dict[str, Path] = {}
+        self._with_tools = False
 
     def _settings(self, settings: TrainingSettings) -> TrlSettings:
         for module in _NEEDS:
@@ -60,11 +76,13 @@ class TrlBackend:
     ) -> TrainingRun:
         from . import engine
 
+        from .chats import example_chat
+
         self.options = self._settings(settings)
-        layout = settings.prompt_layout
-        train_pairs = [(e.prompt(layout), e.completion()) for e in train]
-        val_pairs = [(e.prompt(layout), e.completion()) for e in val]
-        outcome = await asyncio.to_thread(engine.train, train_pairs, val_pairs, self.options, workdir, progress)
+        self._with_tools = settings.prompt_layout == "catalogue"
+        train_chats = [example_chat(e, self._with_tools) for e in train]
+        val_chats = [example_chat(e, self._with_tools) for e in val]
+        outcome = await asyncio.to_thread(engine.train, train_chats, val_chats, self.options, workdir, progress)
         self._models = {"base": outcome.base_model_dir, "trained": outcome.trained_model_dir}
         return TrainingRun(
             backend=self.name,
@@ -76,15 +94,30 @@ class TrlBackend:
             artifact=str(outcome.trained_model_dir),
             device=outcome.device,
             library_versions=outcome.library_versions,
-            extra={"model": self.options.model, "method": "full" if self.options.model == "tiny" else self.options.method},
+            extra={"model": self.options.model, "method": "full" if self.options.model == "tiny" else self.options.method,
+                   "trained_on": "conversations (assistant turns only)", "tools_rendered": self._with_tools},
         )
 
     async def generate(self, model: ModelRole, prompts: Sequence[str]) -> list[str] | None:
         if model not in self._models:
             return None
         from . import engine
+        from .chats import numbered, parse_calls
 
-        return await asyncio.to_thread(engine.generate, self._models[model], list(prompts), self.options)
+        chats = [{"messages": [{"role": "system", "content": CHAT_SYSTEM_PROMPT}, {"role": "user", "content": p}],
+                  "tools": None} for p in prompts]
+        answers = await asyncio.to_thread(engine.generate, self._models[model], chats, self.options)
+        return [numbered(calls) if (calls := parse_calls(text)) else text for text in answers]
+
+    async def generate_steps(self, model: ModelRole, prompts: Sequence[StepPrompt]) -> list[tuple[ToolCall, ...]] | None:
+        if model not in self._models:
+            return None
+        from . import engine
+        from .chats import messages, parse_calls
+
+        chats = [messages(prompt.history, self._with_tools) for prompt in prompts]
+        answers = await asyncio.to_thread(engine.generate, self._models[model], chats, self.options)
+        return [parse_calls(text) for text in answers]
 
 
 @hookimpl

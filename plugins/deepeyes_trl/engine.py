@@ -1,14 +1,18 @@
-"""The training engine of the ``trl`` backend: TRL's SFTTrainer on (prompt, completion) pairs.
+"""The training engine of the ``trl`` backend: TRL's SFTTrainer on multi-turn conversations.
 
 ``train`` fits a causal LM (LoRA through peft by default, or full fine-tuning; the ``tiny`` recipe
-trains a small Llama from scratch) with the loss on the completion only, checkpoints every epoch,
-resumes from the last checkpoint of an interrupted run with the same settings and data, and
-records per-epoch loss and token accuracy on train and val. ``generate`` answers prompts
-greedily, in batches, stopping at the end of the completion (eos).
+trains a small Llama from scratch) on conversations rendered with the model's chat template (tools,
+tool calls and tool results included), with the loss on the assistant turns only: the system text,
+the user's turns and the tool results carry none (:mod:`deepeyes_trl.chats` builds the mask and
+hands TRL ``input_ids`` + ``assistant_masks``). It checkpoints every epoch, resumes from the last
+checkpoint of an interrupted run with the same settings and data, and records per-epoch loss and
+token accuracy on train and val. ``generate`` answers conversations greedily, in batches, with one
+assistant turn each (it stops at the end of the turn: eos).
 
-Prompt layout: a tokenizer with a chat template gets the pair as one user turn and one assistant
-turn (TRL's conversational prompt-completion format); one without (a base model, the tiny recipe)
-gets ``prompt + "\\n" + completion + eos`` as plain text. ``generate`` renders prompts the same way.
+A model without a chat template (a base model) gets the tiny recipe's template
+(:data:`deepeyes_trl.tiny.CHAT_TEMPLATE`). A conversation longer than ``max_length`` tokens is
+cut there (TRL keeps its start), and the count of such conversations is logged and recorded in
+``trl_config.json``.
 
 torch, transformers, trl and peft are imported inside the functions, so importing this module
 is cheap.
@@ -31,10 +35,8 @@ from deepeyes_core import EpochMetrics, TrainingSettings
 
 log = logging.getLogger(__name__)
 
-Pair = tuple[str, str]
-#: Joins prompt and completion when the tokenizer has no chat template (and the prompt does not end
-#: in whitespace).
-SEPARATOR = "\n"
+#: One conversation: ``{"messages": [...], "tools": [...] or None}`` (see :mod:`deepeyes_trl.chats`).
+Chat = dict[str, Any]
 LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers")
 #: Settings that only affect generation; a change in them does not invalidate a checkpoint.
 GENERATION_ONLY = ("max_new_tokens", "generation_batch_size")
@@ -107,44 +109,38 @@ def library_versions() -> dict[str, str]:
 # -- formatting -------------------------------------------------------------------------------
 
 
-def _has_chat_template(tokenizer: Any) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None))
+def _ensure_chat_template(tokenizer: Any) -> bool:
+    """Give a tokenizer without a chat template the tiny recipe's; True when it had its own."""
+    if getattr(tokenizer, "chat_template", None):
+        return True
+    from .tiny import CHAT_TEMPLATE
+
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return False
 
 
-def _plain_prompt(prompt: str) -> str:
-    return prompt if not prompt or prompt[-1].isspace() else prompt + SEPARATOR
+def _tokenized(chats: Sequence[Chat], tokenizer: Any, max_length: int) -> tuple[list[dict[str, list[int]]], int]:
+    """(``input_ids`` + ``assistant_masks`` per chat, how many chats are longer than ``max_length``)."""
+    from .chats import tokenize_with_mask
 
-
-def _records(pairs: Sequence[Pair], chat: bool) -> list[dict[str, Any]]:
-    """TRL prompt-completion records: conversational with a chat template, plain text otherwise."""
-    if chat:
-        return [{"prompt": [{"role": "user", "content": p}], "completion": [{"role": "assistant", "content": c}]}
-                for p, c in pairs]
-    return [{"prompt": _plain_prompt(p), "completion": c} for p, c in pairs]
-
-
-def _prompt_text(prompt: str, tokenizer: Any) -> str:
-    """The text the model sees before it starts its completion (what training conditioned on)."""
-    if _has_chat_template(tokenizer):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-    return _plain_prompt(prompt)
+    rows = [tokenize_with_mask(tokenizer, chat) for chat in chats]
+    return rows, sum(len(row["input_ids"]) > max_length for row in rows)
 
 
 # -- the run record (trl_config.json) and resuming ------------------------------------------
 
 
-def _fingerprint(pairs: Sequence[Pair]) -> str:
+def _fingerprint(chats: Sequence[Chat]) -> str:
     digest = hashlib.sha256()
-    for prompt, completion in pairs:
-        digest.update(json.dumps([prompt, completion]).encode())
+    for chat in chats:
+        digest.update(json.dumps(chat, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def _run_key(settings: TrlSettings, train_pairs: Sequence[Pair], val_pairs: Sequence[Pair]) -> dict[str, Any]:
+def _run_key(settings: TrlSettings, train_chats: Sequence[Chat], val_chats: Sequence[Chat]) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed: the training settings and the data."""
     training = {k: v for k, v in attrs.asdict(settings).items() if k not in GENERATION_ONLY}
-    return {"settings": training, "train_sha256": _fingerprint(train_pairs), "val_sha256": _fingerprint(val_pairs)}
+    return {"settings": training, "train_sha256": _fingerprint(train_chats), "val_sha256": _fingerprint(val_chats)}
 
 
 def _resumable_checkpoint(output_dir: Path, key: dict[str, Any]) -> Path | None:
@@ -188,7 +184,7 @@ def _device() -> tuple[str, bool]:
     return "cpu", False
 
 
-def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: Path, bf16: bool,
+def _load_base(settings: TrlSettings, train_chats: Sequence[Chat], output_dir: Path, bf16: bool,
                resuming: bool) -> tuple[Any, Any, Path]:
     """(model, tokenizer, base model dir). Tiny: build the random init into base/ (reloaded from
     there when resuming)."""
@@ -201,7 +197,9 @@ def _load_base(settings: TrlSettings, train_pairs: Sequence[Pair], output_dir: P
         base = output_dir / "base"
         if not resuming or not (base / "config.json").is_file():
             shutil.rmtree(base, ignore_errors=True)
-            model, tokenizer = tiny.build((_plain_prompt(p) + c for p, c in train_pairs), settings)
+            from .chats import plain_text
+
+            model, tokenizer = tiny.build((plain_text(chat) for chat in train_chats), settings)
             model.save_pretrained(base)
             tokenizer.save_pretrained(base)
         return AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base), base
@@ -275,13 +273,13 @@ def _epoch_metrics(log_history: list[dict[str, Any]]) -> list[EpochMetrics]:
 
 @_quiet()
 def train(
-    train_pairs: list[Pair],
-    val_pairs: list[Pair],
+    train_chats: list[Chat],
+    val_chats: list[Chat],
     settings: TrlSettings,
     output_dir: Path,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> TrainOutcome:
-    """Fine-tune on (prompt, completion) pairs with the loss on the completion only.
+    """Fine-tune on conversations with the loss on the assistant turns only.
 
     Writes ``base/`` (tiny recipe: the random init and its tokenizer), ``checkpoints/`` (one per
     epoch), ``final/`` (model or LoRA adapter, tokenizer, trl_config.json) and ``trl_config.json``
@@ -292,19 +290,25 @@ def train(
     from transformers import PrinterCallback, set_seed
     from trl import SFTConfig, SFTTrainer
 
-    if not train_pairs:
-        raise ValueError("no training pairs")
+    if not train_chats:
+        raise ValueError("no training conversations")
     started = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    key = _run_key(settings, train_pairs, val_pairs)
+    key = _run_key(settings, train_chats, val_chats)
     resume = _resumable_checkpoint(output_dir, key)
     device, bf16 = _device()
     set_seed(settings.seed)
-    model, tokenizer, base_dir = _load_base(settings, train_pairs, output_dir, bf16, resuming=resume is not None)
-    chat = _has_chat_template(tokenizer)
+    model, tokenizer, base_dir = _load_base(settings, train_chats, output_dir, bf16, resuming=resume is not None)
+    own_template = _ensure_chat_template(tokenizer)
+    train_rows, train_cut = _tokenized(train_chats, tokenizer, settings.max_length)
+    val_rows, val_cut = _tokenized(val_chats, tokenizer, settings.max_length)
+    if train_cut or val_cut:
+        log.warning("%d of %d train and %d of %d val conversations are longer than max_length=%d tokens and are "
+                    "cut there (their later turns are not trained on)", train_cut, len(train_rows), val_cut,
+                    len(val_rows), settings.max_length)
     lora = None if settings.is_tiny or settings.method == "full" else _lora_config(settings)
-    per_epoch = "epoch" if val_pairs else "no"
+    per_epoch = "epoch" if val_chats else "no"
     config = SFTConfig(
         output_dir=str(output_dir / "checkpoints"),
         num_train_epochs=settings.epochs,
@@ -315,7 +319,7 @@ def train(
         per_device_eval_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         max_length=settings.max_length,
-        completion_only_loss=True,
+        assistant_only_loss=False,  # the mask comes with the data (assistant_masks), for any template
         seed=settings.seed,
         data_seed=settings.seed,
         bf16=bf16,
@@ -333,9 +337,11 @@ def train(
     _write_json(output_dir / "trl_config.json", {
         "run_key": key,
         "recipe": "tiny" if settings.is_tiny else settings.method,
-        "prompt_format": "chat template" if chat else f"prompt + {SEPARATOR!r} + completion + eos",
-        "train_examples": len(train_pairs),
-        "val_examples": len(val_pairs),
+        "prompt_format": "chat template" if own_template else "the tiny recipe's chat template",
+        "loss": "assistant turns only (input_ids + assistant_masks from deepeyes_trl.chats)",
+        "conversations_cut_at_max_length": {"train": train_cut, "val": val_cut},
+        "train_examples": len(train_chats),
+        "val_examples": len(val_chats),
         "sft_config": config.to_dict(),
         "lora_config": lora.to_dict() if lora is not None else None,
         "library_versions": library_versions(),
@@ -344,8 +350,8 @@ def train(
     trainer = SFTTrainer(
         model=model,
         args=config,
-        train_dataset=Dataset.from_list(_records(train_pairs, chat)),
-        eval_dataset=Dataset.from_list(_records(val_pairs, chat)) if val_pairs else None,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
         processing_class=tokenizer,
         peft_config=lora,
         callbacks=[_progress_callback(on_progress)] if on_progress else None,
@@ -395,6 +401,7 @@ def load_for_inference(model_dir: Path) -> tuple[Any, Any]:
     else:
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    _ensure_chat_template(tokenizer)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # decoder-only batches are padded on the left for generation
@@ -409,25 +416,27 @@ def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 @_quiet()
-def generate(model_dir: Path, prompts: list[str], settings: TrlSettings) -> list[str]:
-    """Greedy completions for ``prompts``, in order, without the prompt; each stops at eos or after
-    ``settings.max_new_tokens``. Prompts are batched by length, ``generation_batch_size`` at a time."""
+def generate(model_dir: Path, prompts: list[Chat], settings: TrlSettings) -> list[str]:
+    """The next assistant turn of each conversation, greedy, in order, as text (special tokens such
+    as role markers left out); each stops at eos or after ``settings.max_new_tokens``.
+    Conversations are batched by length, ``generation_batch_size`` at a time."""
     import torch
+
+    from .chats import render
 
     if not prompts:
         return []
     model, tokenizer = load_for_inference(model_dir)
-    chat = _has_chat_template(tokenizer)
-    texts = [_prompt_text(prompt, tokenizer) for prompt in prompts]
+    texts = [render(tokenizer, chat, generation_prompt=True) for chat in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     eos = _eos_ids(model, tokenizer)
     answers: list[str] = [""] * len(texts)
     cut_short = 0
     for start in range(0, len(order), settings.generation_batch_size):
         batch = order[start:start + settings.generation_batch_size]
-        # A chat template already renders the special tokens (as TRL's training did).
+        # The chat template already renders the special tokens (as training did).
         inputs = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
-                           add_special_tokens=not chat).to(model.device)
+                           add_special_tokens=False).to(model.device)
         inputs.pop("token_type_ids", None)
         with torch.inference_mode():
             output = model.generate(**inputs, do_sample=False, max_new_tokens=settings.max_new_tokens,

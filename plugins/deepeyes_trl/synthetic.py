@@ -7,7 +7,8 @@ sentences that name every argument value, in the layout deepeyes' task prompts u
                  key orders:recent for 3600 seconds.\\n\\nRespond with the tool invocation sequence."
     completion: "Tool Invocation Sequence:\\n1. database_query({...})\\n2. cache_set({...})"
 
-Deterministic for a seed; used by the tests and the benchmark of the tiny recipe.
+Deterministic for a seed; used by the tests and the benchmark of the tiny recipe (:func:`as_chat`
+makes a pair the conversation the engine trains on).
 """
 
 from __future__ import annotations
@@ -181,3 +182,28 @@ def split(n_train: int = 510, n_val: int = 45, n_test: int = 90, seed: int = 0) 
     """Disjoint train / val / test lists of pairs (defaults: ~600 pairs, 90 held out)."""
     pairs = make_pairs(n_train + n_val + n_test, seed)
     return pairs[:n_train], pairs[n_train:n_train + n_val], pairs[n_train + n_val:]
+
+
+def as_chat(pair: tuple[str, str]) -> dict[str, Any]:
+    """A pair as the conversation the ``trl`` engine trains on: the task as the user's turn, then one
+    assistant turn making the calls (synthetic tasks have no tool results and no final answer)."""
+    from deepeyes_core import parse_invocations
+
+    prompt, completion = pair
+    calls = parse_invocations(completion) or ()
+    return {"messages": [
+        {"role": "user", "content": prompt},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "id": f"call_{i}", "function": {"name": c.name, "arguments": c.arguments}}
+            for i, c in enumerate(calls, 1)]},
+    ], "tools": None}
+
+
+def prompt_chat(pair: tuple[str, str]) -> dict[str, Any]:
+    """The conversation a model answers for a pair: the user's turn alone."""
+    return {"messages": as_chat(pair)["messages"][:1], "tools": None}
+
+
+def split_chats(n_train: int = 510, n_val: int = 45, n_test: int = 90, seed: int = 0) -> tuple[list, list, list]:
+    """:func:`split` as conversations."""
+    return tuple([as_chat(pair) for pair in part] for part in split(n_train, n_val, n_test, seed))  # type: ignore[return-value]
