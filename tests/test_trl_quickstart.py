@@ -17,7 +17,8 @@ pytest.importorskip("trl")
 from deepeyes_core.runner import run  # noqa: E402
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml"
-#: Measured with 4 epochs on the sample (see the run's report); the floor leaves room for noise.
+#: Measured with 4 epochs on the sample: 48.9% of 397 steps right, 20.8% of 178 trajectories (16 epochs:
+#: 82.1% and 66.3%); the floor leaves room for noise across machines and library versions.
 STEP_ACCURACY_FLOOR = 0.3
 
 
