@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ev.get("mode"), "not measured")
     table.add_row(f"base model ({headline})", _fmt(ev.get("baseline_success_rate"), pct=True))
     table.add_row(f"trained model ({headline})", _fmt(ev.get("post_training_success_rate"), pct=True))
-    table.add_row("improvement", _fmt(ev.get("improvement_pct")))
+    table.add_row("improvement", ev.get("improvement_summary") or _fmt(ev.get("improvement_pct")))
     figures = {"step": (("steps right", "step_accuracy"), ("calls right", "call_accuracy")),
                "blind-sequence": (("exact sequence", "exact_sequence_accuracy"),
                                   ("tool names in order", "tool_name_sequence_accuracy"),

@@ -34,6 +34,7 @@ from .components import TrainingBackend
 from .errors import LeakError
 from .records import DIFFICULTIES, ToolCall, TrainingExample
 from .settings import DATASET, TRAINER
+from .uncertainty import RESAMPLES, SEED, PairedComparison, compare
 
 _DECODER = json.JSONDecoder()
 #: A line that may hold a call: optional "1." / "1)" / "-" marker, then ``name(``.
@@ -178,8 +179,10 @@ def score_model(
     exact = names = unparseable = calls_right = calls_total = 0
     per_tool: dict[str, list[int]] = {}
     per_difficulty: dict[str, list[int]] = {}
+    outcomes = []
     for example, answer in zip(examples, answers):
         score, matches = _score(example.calls, answer, options)
+        outcomes.append(score.exact)
         exact += score.exact
         names += score.tool_names
         unparseable += not score.parsed
@@ -206,6 +209,7 @@ def score_model(
             d: right / total
             for d, (right, total) in sorted(per_difficulty.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         },
+        "outcomes": outcomes,
     }
 
 
@@ -264,6 +268,7 @@ def score_steps(
     per_tool: dict[str, list[int]] = {}
     per_difficulty: dict[str, list[int]] = {}
     per_index: dict[str, list[int]] = {}
+    outcomes = []
     for example, answers in zip(examples, predicted):
         steps = steps_of(example)
         if len(answers) != len(steps):
@@ -287,6 +292,7 @@ def score_steps(
             if not right and first is None:
                 first = index
         whole += first is None
+        outcomes.append(first is None)
         key = "none" if first is None else str(first)
         first_error[key] = first_error.get(key, 0) + 1
         counts = per_difficulty.setdefault(example.difficulty, [0, 0])
@@ -305,6 +311,7 @@ def score_steps(
         "per_step_index": _rates(per_index, [str(i) for i in range(len(per_index))]),
         "per_tool": _rates(per_tool),
         "per_difficulty": _rates(per_difficulty, DIFFICULTIES),
+        "outcomes": outcomes,
     }
 
 
@@ -357,9 +364,27 @@ async def _answers(backend: Any, method: str, prompts: Sequence[Any], name: str)
     return answers
 
 
+def _uncertainty(paired: PairedComparison) -> dict[str, Any]:
+    """The headline metric's 95 % paired-bootstrap intervals and McNemar's exact test."""
+    interval = lambda i: {"estimate": i.estimate, "low": i.low, "high": i.high}  # noqa: E731
+    return {
+        "method": f"paired bootstrap, {RESAMPLES:,} resamples (seed {SEED}), 95% percentile intervals; "
+        "McNemar's exact test on the examples only one model got right",
+        "base": interval(paired.base),
+        "trained": interval(paired.trained),
+        "improvement_pts": interval(paired.gain_pts),
+        "trained_only_right": paired.trained_only,
+        "base_only_right": paired.base_only,
+        "mcnemar_p": paired.mcnemar_p,
+        "significant": paired.significant,
+        "summary": paired.summary(),
+    }
+
+
 def _measured(mode: str, base: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
     metric = _HEADLINE[mode][0]
     before, after = base[metric], trained[metric]
+    paired = compare(base["outcomes"], trained["outcomes"])
     return {
         "mode": mode,
         "status": "measured",
@@ -367,6 +392,7 @@ def _measured(mode: str, base: dict[str, Any], trained: dict[str, Any]) -> dict[
         "baseline": before,
         "post_training": after,
         "improvement_pct": (after - before) * 100,
+        "uncertainty": _uncertainty(paired),
         "tool_improvements": _before_after(base["per_tool"], trained["per_tool"]),
         "per_difficulty": _before_after(base["per_difficulty"], trained["per_difficulty"]),
         "base": base,
@@ -464,7 +490,9 @@ async def evaluate_improvement(
         return not_measured(reasons, by_mode)
     mode, metric = headline["mode"], headline["metric"]
     before, after = headline["baseline"], headline["post_training"]
-    ready = after >= readiness_threshold
+    uncertainty = headline["uncertainty"]
+    lower = uncertainty["trained"]["low"]
+    ready = lower >= readiness_threshold  # the interval's lower bound, not the point estimate
     described = _HEADLINE[mode][1]
     return {
         "status": "measured",
@@ -477,12 +505,15 @@ async def evaluate_improvement(
         "post_training_success_rate": after,
         "improvement_pct": (after - before) * 100,
         "improvement_unit": "percentage points",
+        "improvement_summary": uncertainty["summary"],
+        "uncertainty": uncertainty,
         "relative_improvement_pct": (after - before) / before * 100 if before else None,
         "readiness_for_rl": ready,
         "readiness_threshold": readiness_threshold,
         "readiness_reason": (
-            f"trained model's {described} {after:.1%} ({mode} mode) is "
-            f"{'at or above' if ready else 'below'} the threshold {readiness_threshold:.1%}"
+            f"trained model's {described} {after:.1%} ({mode} mode; 95% interval from {lower:.1%}): "
+            f"the interval's lower bound is {'at or above' if ready else 'below'} the threshold "
+            f"{readiness_threshold:.1%}"
         ),
         "tool_improvements": headline["tool_improvements"],
         "per_difficulty": headline["per_difficulty"],

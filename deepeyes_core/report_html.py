@@ -151,7 +151,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         ("examples", stats.get("total_examples", "-")),
         ("base model", _pct(ev.get("baseline_success_rate"))),
         ("trained model", _pct(ev.get("post_training_success_rate"))),
-        ("improvement", "not measured" if ev.get("improvement_pct") is None else f"{ev['improvement_pct']:+.1f} pts"),
+        ("improvement", "not measured" if ev.get("improvement_pct") is None
+         else ev.get("improvement_summary") or f"{ev['improvement_pct']:+.1f} pts"),
         ("ready for RL", str(ev.get("readiness_for_rl"))),
     ]
     body = [

@@ -220,6 +220,7 @@ def test_score_model_numbers(test_set):
         "unparseable": 1,
         "per_tool": {"cache_set": 2 / 3, "db.query": 2 / 3},
         "per_difficulty": {"easy": 0.5, "medium": 1.0, "hard": 0.0},
+        "outcomes": [True, False, True, False],
     }
 
 
@@ -477,3 +478,25 @@ def test_step_mode_not_measured_when_the_trained_model_cannot_answer(stepped_set
     assert ev["modes"]["step"]["status"] == "not measured" and ev["modes"]["blind-sequence"]["status"] == "not measured"
     assert "step:" in ev["reason"] and "blind-sequence:" in ev["reason"]
     assert ("steps", "base") not in backend.asked
+
+
+class _NinetyPercent:
+    """Blind answers only: the trained model right on 18 of 20 examples, the base on none."""
+
+    name = "ninety"
+
+    async def generate(self, model, prompts):
+        return [self.right[i] if model == "trained" and i % 10 else "" for i in range(len(prompts))]
+
+
+def test_readiness_needs_the_intervals_lower_bound_to_clear_the_threshold():
+    examples = [example(str(i), [Q], "easy") for i in range(20)]
+    backend = _NinetyPercent()
+    backend.right = [render(Q)] * 20
+    result = asyncio.run(evaluate_improvement(backend, examples, prompt_layout="task", readiness_threshold=0.85))
+    assert result["post_training_success_rate"] == 0.9  # the point estimate clears 0.85 ...
+    low = result["uncertainty"]["trained"]["low"]
+    assert low < 0.85 and result["readiness_for_rl"] is False  # ... its interval does not
+    assert f"from {low:.1%}" in result["readiness_reason"]
+    assert result["improvement_summary"].startswith("+90.0 pts (95% CI") and "p<0.001" in result["improvement_summary"]
+    assert result["uncertainty"]["trained_only_right"] == 18 and result["uncertainty"]["base_only_right"] == 0
