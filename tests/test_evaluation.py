@@ -342,7 +342,6 @@ def test_evaluate_improvement_refuses_leaking_prompts_before_generating(test_set
 
 # -- step mode -----------------------------------------------------------------------------------
 
-from deepeyes_core.chat import step_prompts  # noqa: E402
 from deepeyes_core.evaluation import match_calls, score_steps, step_right  # noqa: E402
 from deepeyes_core.records import Step, StepCall, ToolResult  # noqa: E402
 

@@ -282,7 +282,7 @@ def test_bedrock_records_alternate_carry_no_other_keys_and_keep_metadata_beside(
         files = build(manager, "bedrock-claude").export(splits, tmp_path, "catalogue")
     assert "end of life" in caplog.text and "2026-09-10" in caplog.text
     records = read_jsonl(files["train"])
-    for record, ex in zip(records, splits["train"]):
+    for record in records:
         assert set(record) == {"system", "messages"}
         roles = [m["role"] for m in record["messages"]]
         assert roles[-1] == "assistant" and roles == ["user", "assistant"] * (len(roles) // 2)

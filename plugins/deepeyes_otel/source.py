@@ -200,19 +200,10 @@ def _is_chat_span(span: dict[str, Any]) -> bool:
     ) or _operation(span, "chat", "generate_content", "text_completion")
 
 
-def _json_text(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
-    return value
-
-
 def _tool_definitions(value: Any) -> tuple[ToolSpec, ...]:
     """``gen_ai.tool.definitions``: ``[{"type": "function", "name", "description", "parameters"}]``
     (or OpenAI's nested ``function``); entries of another shape are skipped."""
-    definitions = _json_text(value)
+    definitions = genai_messages.json_value(value)
     if not isinstance(definitions, list):
         return ()
     specs = []
@@ -357,7 +348,7 @@ def _tool_call(
     call.parameters = arguments
     result = attributes.get("gen_ai.tool.call.result", attributes.get("tool_response"))
     if isinstance(result, str):
-        parsed = _json_text(result)
+        parsed = genai_messages.json_value(result)
         result = result if parsed is None and result.strip() != "null" else parsed
     call.result = result
     status = span.get("status")
