@@ -123,10 +123,15 @@ def _where(line: str) -> str:
     return f"{path}: {message}" if path else message
 
 
+#: Keys of a component table that are not the component's options.
+_NOT_OPTIONS = ("name", "paths")
+
+
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """``data`` with each ``dotted.key=value`` set (``backend.name=dry-run``, ``trainer.epochs=2``,
     ``sources.0.paths=["a.jsonl"]``). A value is read as TOML (``2``, ``true``, ``["a"]``), and as a
-    plain string where it is not valid TOML."""
+    plain string where it is not valid TOML. Naming another component (``backend.name=dry-run``)
+    drops the options the table held for the one it replaces; set the new one's options after it."""
     data = copy.deepcopy(data)
     for override in overrides:
         key, sep, raw = override.partition("=")
@@ -148,6 +153,10 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         if isinstance(node, list) and last.isdigit() and int(last) < len(node):
             node[int(last)] = value
         elif isinstance(node, dict):
+            if last == "name" and node.get("name", value) != value:
+                # Another component: the options of the one it replaces are not its options.
+                for option in [k for k in node if k not in _NOT_OPTIONS]:
+                    del node[option]
             node[last] = value
         else:
             raise ConfigError(f"--set {key}: {last!r} is not a key of a table")

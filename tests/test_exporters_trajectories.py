@@ -22,7 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepeyes_core import (
+from deepeyes_core import (  # noqa: I001
+    TRUNCATION_MARKER,
+    CollectorSettings,
     PluginManager,
     Step,
     StepCall,
@@ -79,8 +81,15 @@ def test_the_baseline_sample_exports_only_results_the_log_has(manager, tmp_path)
     assert result["status"] == "completed", result["message"]
     log = read_jsonl(BASELINE)
     redactor = Pipeline.from_config(config, ROOT, manager).redactor  # results are written redacted
-    logged = {canonical_text(line["result"]) for line in log if line["result"] is not None}
-    logged |= {canonical_text(redactor.redact_value(line["result"])) for line in log if line["result"] is not None}
+    budget = CollectorSettings().max_result_chars  # results are cut to the budget, with a marker
+
+    def cut(text: str) -> str:
+        if len(text) <= budget:
+            return text
+        return text[:budget] + TRUNCATION_MARKER.format(omitted=len(text) - budget, total=len(text))
+
+    logged = {cut(canonical_text(line["result"])) for line in log if line["result"] is not None}
+    logged |= {cut(canonical_text(redactor.redact_value(line["result"]))) for line in log if line["result"] is not None}
     logged |= {line["error"] for line in log if line["error"]}
     assert "ok" not in logged  # the log never says "ok", so no export may
     failed = sum(1 for line in log if line["result"] is None)
@@ -229,9 +238,12 @@ def test_a_call_without_a_recorded_result_is_refused_by_every_chat_format(manage
                                                                       "tool_parameters", "tools", "final_answer")},
                                 "steps": tuple(steps)})
     for fmt, exporter in exporters(manager).items():
-        problems = exporter.check(exporter.record(broken, "task"))
+        record = exporter.record(broken, "task")
+        problems = exporter.check(record)
         assert any("no recorded result" in p or "result is missing" in p for p in problems), (fmt, problems)
-        assert "ok" not in json.dumps(exporter.record(broken, "task"))
+        # Nothing is filled in: no placeholder "ok" beyond those the example's own texts hold.
+        with_result = json.dumps(exporter.record(example, "task"))
+        assert json.dumps(record).count('"ok"') <= with_result.count('"ok"'), fmt
 
 
 def test_an_example_made_by_hand_has_no_outcomes_and_every_chat_format_refuses_it(manager):

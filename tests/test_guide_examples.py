@@ -120,7 +120,8 @@ def test_example_3_manual_control(tmp_path, monkeypatch, capsys, plugins):
     numbers = {k: int(v) for k, v in re.findall(r"^(\w+): (\d+)", out, re.M)}
     assert numbers["Collected"] == len(trajectories) > numbers["Filtered"] == len(filtered) >= numbers["Generated"] > 0
     assert numbers["Train"] + numbers["Val"] + numbers["Test"] == len(examples)
-    assert abs(numbers["Train"] - 0.70 * len(examples)) <= 2
+    # The splitter places groups of examples that make the same calls whole, so the ratio holds to 1%.
+    assert abs(numbers["Train"] - 0.70 * len(examples)) <= 0.01 * len(examples)
     for split in ("train", "val", "test"):
         path = Path(re.search(rf"Exported {split}: (\S+)", out).group(1))
         assert path.read_text().count("\n") == numbers[split.capitalize()]

@@ -301,3 +301,12 @@ def test_deepeyes_plugins_lists_plugins_that_only_observe(tmp_path, monkeypatch,
     rows = json.loads(capsys.readouterr().out)
     assert {"kind": "plugin", "name": "contract", "distribution": "deepeyes-contract", "version": "1.2.3",
             "hooks": ["deepeyes_run_finished"]} in rows
+
+
+def test_naming_another_component_drops_the_options_of_the_one_it_replaces():
+    config = load_config(QUICKSTART, ["backend.name=dry-run"])
+    assert config.backend.name == "dry-run" and config.backend.options == {}
+    kept = load_config(QUICKSTART, ["backend.name=trl", "backend.max_length=256"])
+    assert kept.backend.options == {"max_length": 256}
+    same = load_config(QUICKSTART, ["backend.max_new_tokens=64"])
+    assert same.backend.options == {"max_length": 1024, "max_new_tokens": 64}
