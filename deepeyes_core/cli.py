@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, help="write here instead of the config's output_dir")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="change one config value, e.g. --set backend.name=dry-run --set trainer.epochs=2 "
-                          "(VALUE is read as TOML; repeatable)")
+                          "(VALUE is read as TOML; repeatable; naming another component, as backend.name=dry-run, "
+                          "drops the options the table held for the old one)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(func=cmd_run)
