@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .dedup import calls_key
 from .components import Exporter, RecordExporter, SplitRatios, Splitter
+from .dedup import calls_key
 from .errors import DatasetError
 from .io import atomic_write
 from .pipeline import DEFAULT_COMPONENTS, DEFAULT_OUTPUT_DIR, default_component
@@ -93,18 +93,19 @@ def format_rejections(
 
 def keep_calls_together(
     splits: Mapping[str, Sequence[TrainingExample]],
+    key: Callable[[TrainingExample], str] = calls_key,
 ) -> tuple[dict[str, list[TrainingExample]], int]:
     """``splits`` with every example that makes the same calls as another (the same tools,
     arguments equal once normalised: :func:`~deepeyes_core.dedup.calls_key`) moved into the split
     of the first of them (train, then val, then test): dedup keeps such examples when their
     requests or results differ (paraphrases), and a model must not be tested on calls it was
-    trained on word for word. Returns the splits and how many examples moved."""
+    trained on word for word. ``key`` gives an example's calls key (default: computed). Returns
+    the splits and how many examples moved."""
     home: dict[str, str] = {}
     keys = {}
     for name in SPLITS:
         for example in splits.get(name, ()):
-            key = keys[id(example)] = calls_key(example)
-            home.setdefault(key, name)
+            home.setdefault(keys.setdefault(id(example), key(example)), name)
     out: dict[str, list[TrainingExample]] = {name: [] for name in SPLITS}
     moved = 0
     for name in SPLITS:
@@ -183,6 +184,7 @@ class SFTDataset:
         self.balance_report: dict[str, Any] | None = None
         #: Examples moved so that every example making the same calls is in one split.
         self.moved_together = 0
+        self._calls_keys: dict[int, str] = {}
 
     def _needed(self) -> int:
         """The fewest examples that give every split with a non-zero ratio at least one."""
@@ -200,8 +202,10 @@ class SFTDataset:
                 f"{self.ratios.train:g}/{self.ratios.val:g}/{self.ratios.test:g}: need at least {needed}"
             )
         groups: dict[str, list[TrainingExample]] = {}
+        self._calls_keys = {}  # id(example) -> its calls key, computed once for the balance step too
         for example in self.training_examples:
-            groups.setdefault(calls_key(example), []).append(example)
+            key = self._calls_keys[id(example)] = calls_key(example)
+            groups.setdefault(key, []).append(example)
         firsts = [group[0] for group in groups.values()]
         splits = self.splitter.split(firsts, self.ratios)
         placed = sum(len(splits.get(name, ())) for name in SPLITS)
@@ -211,7 +215,8 @@ class SFTDataset:
                 f"examples into {sorted(splits)}; it must place each exactly once into {', '.join(SPLITS)}"
             )
         self.splits = {
-            name: [member for first in splits.get(name, ()) for member in groups[calls_key(first)]] for name in SPLITS
+            name: [member for first in splits.get(name, ()) for member in groups[self._calls_keys[id(first)]]]
+            for name in SPLITS
         }
         return self.splits
 
@@ -224,7 +229,8 @@ class SFTDataset:
         moves = 0
         if balance is not None:
             self.splits, moves = balance(self.splits)
-            self.splits, moved = keep_calls_together(self.splits)
+            known = self._calls_keys
+            self.splits, moved = keep_calls_together(self.splits, lambda e: known.get(id(e)) or calls_key(e))
             self.moved_together += moved
         tools = {name: {t for seq in {e.tool_sequence for e in examples} for t in seq} for name, examples in self.splits.items()}
         all_tools = set().union(*tools.values())

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepeyes_core import (  # noqa: I001
+from deepeyes_core import (
     TRUNCATION_MARKER,
     CollectorSettings,
     PluginManager,
@@ -31,8 +31,8 @@ from deepeyes_core import (  # noqa: I001
     ToolResult,
     ToolSpec,
     TrainingExample,
-    TrajectoryCollector,
     Trajectory,
+    TrajectoryCollector,
     canonical_text,
     outcome_text,
 )
