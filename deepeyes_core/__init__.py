@@ -120,7 +120,7 @@ from .chat import (
 from .tool_schemas import API_TOOL_NAME, tool_definition, tool_problems
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
-from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
+from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, EvaluationSettings, InvalidSetting, TrainerSettings
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
@@ -161,6 +161,7 @@ __all__ = [
     "DifficultyClassifier",
     "EpochMetrics",
     "evaluate_improvement",
+    "EvaluationSettings",
     "example_steps",
     "expand_paths",
     "Exporter",

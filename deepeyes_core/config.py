@@ -29,7 +29,7 @@ import cattrs
 from .errors import ConfigError
 from .records import converter
 from .redaction import RedactionOptions
-from .settings import CollectorSettings, DatasetSettings, InvalidSetting, TrainerSettings
+from .settings import CollectorSettings, DatasetSettings, EvaluationSettings, InvalidSetting, TrainerSettings
 
 
 @attrs.frozen
@@ -72,6 +72,7 @@ class RunConfig:
     trainer: TrainerSettings = TrainerSettings()
     backend: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
 
 _config_converter = converter.copy(forbid_extra_keys=True)

@@ -29,7 +29,7 @@ from .config import ComponentConfig, RunConfig, config_to_dict
 from .io import expand_paths
 from .plugins import PluginManager, get_plugin_manager
 from .redaction import RedactionOptions, Redactor
-from .settings import CollectorSettings, DatasetSettings, TrainerSettings
+from .settings import CollectorSettings, DatasetSettings, EvaluationSettings, TrainerSettings
 
 #: The component a run uses for each kind its config does not name (the guide's defaults).
 DEFAULT_COMPONENTS: Mapping[str, str] = {
@@ -96,6 +96,7 @@ class Pipeline:
     collector: CollectorSettings = CollectorSettings()
     dataset: DatasetSettings = DatasetSettings()
     trainer: TrainerSettings = TrainerSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
     output_dir: Path = DEFAULT_OUTPUT_DIR
     #: The config as written in reports (defaults filled in, secrets masked); empty when the
     #: pipeline was made from keyword arguments.
@@ -129,6 +130,7 @@ class Pipeline:
             collector=config.collector,
             dataset=config.dataset,
             trainer=config.trainer,
+            evaluation=config.evaluation,
             output_dir=output_dir or _resolve(config.output_dir, base_dir),
             config=config_to_dict(config),
         )

@@ -1,6 +1,6 @@
 """A run's settings, each default written once, each value checked when it is made.
 
-The three tables of a config (``[collector]``, ``[dataset]``, ``[trainer]``) are these classes, and
+The tables of a config (``[collector]``, ``[dataset]``, ``[trainer]``, ``[evaluation]``) are these classes, and
 the guide's classes (:class:`~deepeyes_core.TrajectoryCollector`, :class:`~deepeyes_core.SFTDataset`,
 :class:`~deepeyes_core.ColdStartTrainer`) take their signatures' defaults from them. A value out of
 range is an :class:`InvalidSetting` (a ``ValueError``) naming the field, raised before any log is read.
@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .leakage import THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 from .limits import MAX_CALLS_BYTES, MAX_VALUE_CHARS
 from .records import DEFAULT_PROMPT_LAYOUT, PROMPT_LAYOUTS
 
@@ -120,7 +121,28 @@ class TrainerSettings:
     readiness_threshold: float = attrs.field(default=0.85, validator=_within(0.0, 1.0))
 
 
+#: How tool-call arguments are compared when a model's answer is scored (see :mod:`deepeyes_core.matching`).
+MATCHING_MODES = ("bfcl", "strict")
+
+
+@attrs.frozen(slots=True)
+class EvaluationSettings:
+    """``[evaluation]``: how answers are scored and which test examples the headline counts."""
+
+    #: ``bfcl``: as BFCL's AST checker judges (normalised strings, accepted-value lists, optional
+    #: parameters, types from the tool schema); ``strict``: exact equality of every value.
+    matching: str = attrs.field(default="bfcl", validator=_one_of(MATCHING_MODES))
+    #: A test example with a train example at least this similar (the leakage definition's Jaccard)
+    #: is a near-duplicate of train; the others are "clean".
+    near_duplicate_threshold: float = attrs.field(default=NEAR_DUPLICATE_THRESHOLD, validator=_within(0.0, 1.0))
+    #: The headline is measured on the clean test examples when there are at least this many.
+    min_clean_examples: int = attrs.field(default=30, validator=_at_least(1))
+    #: Drop near-duplicates of train from val and test before evaluation (rejected, counted).
+    decontaminate: bool = False
+
+
 #: The defaults, as instances: ``quality_threshold: float = COLLECTOR.quality_threshold``.
 COLLECTOR = CollectorSettings()
 DATASET = DatasetSettings()
 TRAINER = TrainerSettings()
+EVALUATION = EvaluationSettings()
