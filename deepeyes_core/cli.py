@@ -110,9 +110,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("trained", "yes" if training.get("trained") else escape(f"no: {training.get('reason', '')}"))
     headline = {"step": "whole trajectories, step mode", "blind-sequence": "exact sequence, blind mode"}.get(
         ev.get("mode"), "not measured")
+    if ev.get("headline_set"):
+        headline += f", {ev['headline_set'].replace('_', '-')} test set"
+    contamination = ev.get("contamination") or {}
+    if "clean" in contamination:
+        table.add_row("test sets", f"{contamination['clean']} clean, {contamination['near_duplicate']} near-duplicates "
+                                   f"of train (similarity >= {contamination['threshold']:g})")
     table.add_row(f"base model ({headline})", _fmt(ev.get("baseline_success_rate"), pct=True))
     table.add_row(f"trained model ({headline})", _fmt(ev.get("post_training_success_rate"), pct=True))
     table.add_row("improvement", ev.get("improvement_summary") or _fmt(ev.get("improvement_pct")))
+    controls = ev.get("controls") or {}
+    for name in ("retrieval", "majority"):
+        if (control := controls.get(name)) is not None:
+            interval = control["interval"]
+            where = f"{controls['mode']} mode, {controls['set'].replace('_', '-')} set"
+            table.add_row(f"{name} control ({where})", "n/a (no examples)" if interval is None else
+                          f"{control['accuracy']:.1%} (95% CI {interval['low']:.1%} to {interval['high']:.1%})")
+    if versus := ev.get("trained_vs_strongest_control"):
+        table.add_row(f"trained vs {versus['control']} control", versus["summary"])
     figures = {"step": (("steps right", "step_accuracy"), ("calls right", "call_accuracy")),
                "blind-sequence": (("exact sequence", "exact_sequence_accuracy"),
                                   ("tool names in order", "tool_name_sequence_accuracy"),
@@ -125,6 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("report", escape(str(result["report_file"])))
     table.add_row("rejects", escape(str(result["rejects_file"])))
     Console().print(table)
+    for warning in ev.get("warnings") or ():
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]")
     if result["message"]:
         console.print(f"[yellow]{escape(result['message'])}[/yellow]")
     if code == EXIT_NO_DATA:

@@ -14,10 +14,16 @@ Two modes, and every figure says which produced it (``"mode"``):
 - ``"blind-sequence"`` (the guide's): one prompt per example, the whole call sequence predicted
   at once without any result, scored as an exact sequence.
 
+Given the train split, every mode also scores two controls that need no model (retrieval and
+majority, :mod:`deepeyes_core.contamination`), so a dry run reports them as measured, and every
+figure is given on all, clean and near-duplicate test examples with 95 % intervals
+(:mod:`deepeyes_core.evaluation_sets`).
+
 The guide's keys (``baseline_success_rate``, ``post_training_success_rate``, ``improvement_pct``,
 ``readiness_for_rl``, ``tool_improvements``) come from the step mode's whole-trajectory accuracy
-when it was measured, else from the blind mode's exact-sequence accuracy; ``headline_metric``
-says which.
+when it was measured, else from the blind mode's exact-sequence accuracy, on the headline set
+(clean test examples when there are ``min_clean_examples`` of them, else all); ``headline_metric``
+says which mode, metric and set.
 """
 
 from __future__ import annotations
@@ -31,10 +37,18 @@ import attrs
 
 from .chat import StepPrompt, step_prompts, steps_of
 from .components import TrainingBackend
+from .contamination import Nearest, majority_answers, nearest_train, retrieve_by_task
 from .errors import LeakError
+from .evaluation_sets import (
+    CONTROL_DESCRIPTIONS,
+    CONTROLS,
+    all_sets,
+    headline_set,
+    membership,
+)
+from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .records import DIFFICULTIES, ToolCall, TrainingExample
-from .settings import DATASET, TRAINER
-from .uncertainty import RESAMPLES, SEED, PairedComparison, compare
+from .settings import DATASET, EVALUATION, TRAINER, EvaluationSettings
 
 _DECODER = json.JSONDecoder()
 #: A line that may hold a call: optional "1." / "1)" / "-" marker, then ``name(``.
@@ -345,10 +359,6 @@ _HEADLINE = {
 }
 
 
-def _not_run(mode: str, status: str, reason: str) -> dict[str, Any]:
-    return {"mode": mode, "status": status, "reason": reason}
-
-
 async def _answers(backend: Any, method: str, prompts: Sequence[Any], name: str) -> dict[str, list] | str:
     """Both models' answers (the trained one first, so a backend that trained nothing costs no
     base-model calls), or why there are none."""
@@ -364,64 +374,130 @@ async def _answers(backend: Any, method: str, prompts: Sequence[Any], name: str)
     return answers
 
 
-def _uncertainty(paired: PairedComparison) -> dict[str, Any]:
-    """The headline metric's 95 % paired-bootstrap intervals and McNemar's exact test."""
-    interval = lambda i: {"estimate": i.estimate, "low": i.low, "high": i.high}  # noqa: E731
-    return {
-        "method": f"paired bootstrap, {RESAMPLES:,} resamples (seed {SEED}), 95% percentile intervals; "
-        "McNemar's exact test on the examples only one model got right",
-        "base": interval(paired.base),
-        "trained": interval(paired.trained),
-        "improvement_pts": interval(paired.gain_pts),
-        "trained_only_right": paired.trained_only,
-        "base_only_right": paired.base_only,
-        "mcnemar_p": paired.mcnemar_p,
-        "significant": paired.significant,
-        "summary": paired.summary(),
+def _control_predictions(mode: str, train: Sequence[TrainingExample], examples: Sequence[TrainingExample]):
+    """Each control's answers to ``examples``: per-step calls (step mode) or answer texts (blind)."""
+    picks = {
+        "retrieval": [n.train_index for n in retrieve_by_task(train, examples)],
+        "majority": majority_answers(train, examples),
     }
+    predictions = {}
+    for control, chosen in picks.items():
+        if mode == "step":
+            # The chosen train example's calls at each step the test example has (none past its end).
+            answers = [[tuple(_step_calls(s)) for s in steps_of(train[i])] if i is not None else [] for i in chosen]
+            predictions[control] = [[answer[j] if j < len(answer) else () for j in range(len(steps_of(example)))]
+                                    for example, answer in zip(examples, answers)]
+        else:
+            predictions[control] = [train[i].completion() if i is not None else "" for i in chosen]
+    return predictions
 
 
-def _measured(mode: str, base: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
-    metric = _HEADLINE[mode][0]
-    before, after = base[metric], trained[metric]
-    paired = compare(base["outcomes"], trained["outcomes"])
-    return {
-        "mode": mode,
-        "status": "measured",
-        "metric": metric,
-        "baseline": before,
-        "post_training": after,
-        "improvement_pct": (after - before) * 100,
-        "uncertainty": _uncertainty(paired),
-        "tool_improvements": _before_after(base["per_tool"], trained["per_tool"]),
-        "per_difficulty": _before_after(base["per_difficulty"], trained["per_difficulty"]),
-        "base": base,
-        "trained": trained,
-    }
+def _score_mode(mode: str, examples: Sequence[TrainingExample], answers: Sequence[Any], options: MatchOptions) -> dict[str, Any]:
+    if mode == "step":
+        return score_steps(examples, answers, options)
+    return score_model(examples, answers, options)
 
 
-async def _step_mode(backend: Any, test: Sequence[TrainingExample], name: str, options: MatchOptions) -> dict[str, Any]:
-    if not callable(getattr(backend, "generate_steps", None)):
-        return _not_run("step", "not run", f"backend {name!r} has no generate_steps (evaluated blind only)")
-    examples = [example for example in test if example.steps]
-    if not examples:
-        return _not_run("step", "not run", "no test example has steps (the log recorded no trajectory structure)")
-    per_example: list[list[StepPrompt]] = [step_prompts(example) for example in examples]
-    prompts = [prompt for group in per_example for prompt in group]
-    answers = await _answers(backend, "generate_steps", prompts, name)
-    if isinstance(answers, str):
-        return _not_run("step", "not measured", answers)
-    scores = {}
-    for role, flat in answers.items():
-        nested, start = [], 0
-        for group in per_example:
-            nested.append([tuple(calls) for calls in flat[start:start + len(group)]])
-            start += len(group)
-        scores[role] = score_steps(examples, nested, options)
-    result = _measured("step", scores["base"], scores["trained"])
-    result["step_prompts"] = len(prompts)
-    result["examples_without_steps"] = len(test) - len(examples)
+def _step_answers(per_example: Sequence[Sequence[StepPrompt]], flat: Sequence[Any]) -> list[list[tuple]]:
+    nested, start = [], 0
+    for group in per_example:
+        nested.append([tuple(calls) for calls in flat[start:start + len(group)]])
+        start += len(group)
+    return nested
+
+
+async def _evaluate_mode(
+    mode: str, backend: Any, name: str, test: Sequence[TrainingExample], train: Sequence[TrainingExample],
+    nearest: Sequence[Nearest] | None, settings: EvaluationSettings, options: MatchOptions, prompt_layout: str,
+) -> dict[str, Any]:
+    """One mode: both models (or why not), both controls (where train is known), on the three sets."""
+    metric, described = _HEADLINE[mode]
+    if mode == "step":
+        positions = [i for i, example in enumerate(test) if example.steps]
+        if not positions:
+            return {"mode": mode, "status": "not run",
+                    "reason": "no test example has steps (the log recorded no trajectory structure)"}
+    else:
+        positions = list(range(len(test)))
+    examples = [test[i] for i in positions]
+    result: dict[str, Any] = {"mode": mode, "metric": metric, "description": described, "examples": len(examples)}
+    scores: dict[str, dict[str, Any]] = {}
+    if mode == "step":
+        result["examples_without_steps"] = len(test) - len(examples)
+        if not callable(getattr(backend, "generate_steps", None)):
+            result.update(status="not run", reason=f"backend {name!r} has no generate_steps (evaluated blind only)")
+        else:
+            per_example = [step_prompts(example) for example in examples]
+            prompts = [prompt for group in per_example for prompt in group]
+            result["step_prompts"] = len(prompts)
+            answers = await _answers(backend, "generate_steps", prompts, name)
+            if isinstance(answers, str):
+                result.update(status="not measured", reason=answers)
+            else:
+                scores = {role: score_steps(examples, _step_answers(per_example, flat), options)
+                          for role, flat in answers.items()}
+    else:
+        result["prompt_layout"] = prompt_layout
+        answers = await _answers(backend, "generate", [e.prompt(prompt_layout) for e in examples], name)
+        if isinstance(answers, str):
+            result.update(status="not measured", reason=answers)
+        else:
+            scores = {role: score_model(examples, got, options) for role, got in answers.items()}
+    if train:
+        controls = _control_predictions(mode, train, examples)
+        result["controls"] = {control: {"description": CONTROL_DESCRIPTIONS[control], **_score_mode(mode, examples, got, options)}
+                              for control, got in controls.items()}
+    outcomes = {role: s["outcomes"] for role, s in scores.items()}
+    outcomes.update({control: s["outcomes"] for control, s in result.get("controls", {}).items()})
+    sets = membership(None if nearest is None else [nearest[i] for i in positions], settings.near_duplicate_threshold)
+    result["sets"] = all_sets(outcomes, sets, len(examples)) if outcomes else {}
+    chosen, why = headline_set(result["sets"], settings.min_clean_examples, settings.near_duplicate_threshold)
+    result.update(headline_set=chosen, headline_set_reason=why)
+    if scores:
+        base, trained = scores["base"], scores["trained"]
+        figures = result["sets"][chosen]
+        result.update(
+            status="measured",
+            baseline=figures["accuracy"]["base"],
+            post_training=figures["accuracy"]["trained"],
+            improvement_pct=figures["improvement"]["improvement_pts"]["estimate"],
+            uncertainty=figures["improvement"],
+            tool_improvements=_before_after(base["per_tool"], trained["per_tool"]),
+            per_difficulty=_before_after(base["per_difficulty"], trained["per_difficulty"]),
+            base=base,
+            trained=trained,
+        )
     return result
+
+
+def _controls_summary(by_mode: Mapping[str, Any]) -> dict[str, Any]:
+    """The controls of the first mode that has them, on its headline set."""
+    for mode in MODES:
+        result = by_mode.get(mode) or {}
+        if "controls" in result:
+            figures = result["sets"][result["headline_set"]]
+            return {
+                "mode": mode,
+                "set": result["headline_set"],
+                "examples": figures["examples"],
+                **{control: {"description": CONTROL_DESCRIPTIONS[control],
+                             "accuracy": figures["accuracy"].get(control),
+                             "interval": figures["intervals"].get(control)} for control in CONTROLS},
+            }
+    return {"status": "not measured", "reason": "no train split was given (the controls answer from train)"}
+
+
+def _contamination(nearest: Sequence[Nearest] | None, settings: EvaluationSettings) -> dict[str, Any]:
+    if nearest is None:
+        return {"status": "not measured", "reason": "no train split was given"}
+    near = sum(n.similarity >= settings.near_duplicate_threshold for n in nearest)
+    return {
+        "definition": LEAKAGE_DEFINITION.format(threshold=settings.near_duplicate_threshold),
+        "threshold": settings.near_duplicate_threshold,
+        "test_examples": len(nearest),
+        "clean": len(nearest) - near,
+        "near_duplicate": near,
+    }
 
 
 async def evaluate_improvement(
@@ -433,92 +509,99 @@ async def evaluate_improvement(
     phase1_success_rates: Mapping[str, float] | None = None,
     options: MatchOptions = MatchOptions(),
     modes: Sequence[str] = MODES,
+    train: Sequence[TrainingExample] = (),
+    settings: EvaluationSettings = EVALUATION,
+    nearest: Sequence[Nearest] | None = None,
 ) -> dict[str, Any]:
     """Base model vs trained model on the same test examples, in each of ``modes`` (see the
-    module docstring); the guide's keys from the headline mode.
+    module docstring), beside the retrieval and majority controls, on all, clean and
+    near-duplicate test examples; the guide's keys from the headline mode's headline set.
 
-    Every blind prompt is checked for leaks before any generation. Phase 1 success rates are
-    context only; the gain and ``readiness_for_rl`` come from the two measurements. ``base``,
-    ``trained``, ``tool_improvements`` and ``per_difficulty`` at the top are the headline mode's;
-    ``modes`` holds every mode's figures (or why it did not run)."""
+    ``train`` (the train split) gives the controls and the contamination sets (``nearest``: each
+    test example's nearest train example, computed here when not given). Every blind prompt is
+    checked for leaks before any generation. Phase 1 success rates are context only.
+    ``readiness_for_rl`` needs the trained model's interval lower bound at the threshold and the
+    trained model ahead of the retrieval control."""
     unknown = [mode for mode in modes if mode not in MODES]
     if unknown or not modes:
         raise ValueError(f"unknown evaluation modes {unknown}; choose from {', '.join(MODES)}")
     phase1 = dict(phase1_success_rates or {})
     name = getattr(backend, "name", type(backend).__name__)
-
-    def not_measured(reason: str, by_mode: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {
-            "status": "not measured",
-            "reason": reason,
-            "mode": None,
-            "metric": None,
-            "headline_metric": None,
-            "test_examples": len(test),
-            "baseline_success_rate": None,
-            "post_training_success_rate": None,
-            "improvement_pct": None,
-            "relative_improvement_pct": None,
-            "readiness_for_rl": False,
-            "readiness_threshold": readiness_threshold,
-            "readiness_reason": f"not measured: {reason}",
-            "tool_improvements": {},
-            "modes": by_mode or {},
-            "phase1_success_rates": phase1,
-        }
-
-    if not test:
-        return not_measured("the test split is empty, so there are no held-out prompts to answer")
+    if train and nearest is None:
+        nearest = nearest_train(train, test)
+    if nearest is not None and len(nearest) != len(test):
+        raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
     by_mode: dict[str, Any] = {}
-    if "blind-sequence" in modes:
-        prompts = [example.prompt(prompt_layout) for example in test]
-        for example, prompt in zip(test, prompts):
-            check_no_leak(example, prompt)
-    if "step" in modes:
-        by_mode["step"] = await _step_mode(backend, test, name, options)
-    if "blind-sequence" in modes:
-        answers = await _answers(backend, "generate", prompts, name)
-        if isinstance(answers, str):
-            by_mode["blind-sequence"] = _not_run("blind-sequence", "not measured", answers)
-        else:
-            by_mode["blind-sequence"] = _measured(
-                "blind-sequence", score_model(test, answers["base"], options), score_model(test, answers["trained"], options))
-            by_mode["blind-sequence"]["prompt_layout"] = prompt_layout
-    headline = next((by_mode[m] for m in MODES if m in by_mode and by_mode[m]["status"] == "measured"), None)
+    if test:
+        if "blind-sequence" in modes:
+            for example in test:
+                check_no_leak(example, example.prompt(prompt_layout))
+        for mode in MODES:
+            if mode in modes:
+                by_mode[mode] = await _evaluate_mode(mode, backend, name, test, train, nearest, settings, options,
+                                                     prompt_layout)
+    common = {
+        "test_examples": len(test),
+        "prompt_layout": prompt_layout,
+        "readiness_threshold": readiness_threshold,
+        "contamination": _contamination(nearest, settings),
+        "controls": _controls_summary(by_mode),
+        "modes": by_mode,
+        "phase1_success_rates": phase1,
+    }
+    headline = next((by_mode[m] for m in MODES if by_mode.get(m, {}).get("status") == "measured"), None)
     if headline is None:
-        reasons = "; ".join(f"{m}: {by_mode[m]['reason']}" for m in MODES if m in by_mode)
-        return not_measured(reasons, by_mode)
+        reason = ("the test split is empty, so there are no held-out prompts to answer" if not test else
+                  "; ".join(f"{m}: {by_mode[m]['reason']}" for m in MODES if m in by_mode))
+        return {
+            "status": "not measured", "reason": reason, "mode": None, "metric": None, "headline_metric": None,
+            "headline_set": None,
+            "baseline_success_rate": None, "post_training_success_rate": None, "improvement_pct": None,
+            "relative_improvement_pct": None, "readiness_for_rl": False,
+            "readiness_reason": f"not measured: {reason}", "tool_improvements": {}, "warnings": [], **common,
+        }
     mode, metric = headline["mode"], headline["metric"]
     before, after = headline["baseline"], headline["post_training"]
     uncertainty = headline["uncertainty"]
+    figures = headline["sets"][headline["headline_set"]]
     lower = uncertainty["trained"]["low"]
-    ready = lower >= readiness_threshold  # the interval's lower bound, not the point estimate
     described = _HEADLINE[mode][1]
+    warnings, reasons = [], []
+    retrieval = figures["accuracy"].get("retrieval")
+    beats_retrieval = retrieval is None or after > retrieval
+    if not beats_retrieval:
+        warnings.append(f"the trained model ({after:.1%}) does not beat the retrieval control ({retrieval:.1%}): "
+                        "answering with the calls of the most similar train task does as well")
+        reasons.append(f"it does not beat the retrieval control ({retrieval:.1%})")
+    clears = lower >= readiness_threshold
+    reasons.insert(0, f"the interval's lower bound is {'at or above' if clears else 'below'} the threshold "
+                      f"{readiness_threshold:.1%}")
+    ready = clears and beats_retrieval
     return {
         "status": "measured",
         "mode": mode,
         "metric": metric,
-        "headline_metric": {"mode": mode, "metric": metric, "description": described},
-        "test_examples": len(test),
-        "prompt_layout": prompt_layout,
+        "headline_metric": {"mode": mode, "metric": metric, "description": described, "set": headline["headline_set"]},
+        "headline_set": headline["headline_set"],
+        "headline_set_reason": headline["headline_set_reason"],
         "baseline_success_rate": before,
         "post_training_success_rate": after,
         "improvement_pct": (after - before) * 100,
         "improvement_unit": "percentage points",
         "improvement_summary": uncertainty["summary"],
         "uncertainty": uncertainty,
+        "trained_vs_strongest_control": figures.get("trained_vs_strongest_control"),
+        "sets": headline["sets"],
         "relative_improvement_pct": (after - before) / before * 100 if before else None,
         "readiness_for_rl": ready,
-        "readiness_threshold": readiness_threshold,
         "readiness_reason": (
-            f"trained model's {described} {after:.1%} ({mode} mode; 95% interval from {lower:.1%}): "
-            f"the interval's lower bound is {'at or above' if ready else 'below'} the threshold "
-            f"{readiness_threshold:.1%}"
+            f"trained model's {described} {after:.1%} on {headline['headline_set']} test examples ({mode} mode; 95% "
+            f"interval from {lower:.1%}): {'; '.join(reasons)}"
         ),
+        "warnings": warnings,
         "tool_improvements": headline["tool_improvements"],
         "per_difficulty": headline["per_difficulty"],
         "base": headline["base"],
         "trained": headline["trained"],
-        "modes": by_mode,
-        "phase1_success_rates": phase1,
+        **common,
     }

@@ -129,12 +129,21 @@ def _features(example: TrainingExample) -> frozenset[str]:
                     features.append(f"{i}|{path}|{value}")
             else:
                 features.append(f"{i}|{path}={orjson.dumps(value).decode()}")
+    features += _task_shingles(example)
+    return frozenset(features)
+
+
+def _task_shingles(example: TrainingExample) -> list[str]:
     words = _words(example.task_description.casefold())
     if len(words) < SHINGLE:
-        features.append("d|" + " ".join(words))
-    else:
-        features += [f"d|{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])]
-    return frozenset(features)
+        return ["d|" + " ".join(words)]
+    return [f"d|{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])]
+
+
+def task_features(example: TrainingExample) -> frozenset[str]:
+    """The task-description part of the features alone (its word 3-shingles): what a model sees of
+    an example before it answers."""
+    return frozenset(_task_shingles(example))
 
 
 def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:

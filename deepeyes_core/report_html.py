@@ -11,6 +11,10 @@ from typing import Any
 from .io import atomic_write
 
 _BASE, _TRAINED, _VAL = "#9aa5b1", "#2f6fde", "#e07b24"
+#: The colour of each scorer in the chart of sets: the two models and the two controls.
+_SCORERS = {"base": _BASE, "retrieval": "#8e6bbf", "majority": "#3ba99c", "trained": _TRAINED}
+_SET_TITLES = {"all": "all test examples", "clean": "clean (no near-duplicate in train)",
+               "near_duplicate": "near-duplicates of train"}
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:980px;color:#1f2933;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e4e7eb;padding-bottom:.3rem}
@@ -18,6 +22,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 .card{border:1px solid #e4e7eb;border-radius:8px;padding:.7rem 1rem;min-width:150px}
 .card b{display:block;font-size:1.4rem}.muted{color:#9aa5b1}table{border-collapse:collapse;margin:.5rem 0}
 td,th{padding:.25rem .7rem;border-bottom:1px solid #f0f2f4;text-align:left}svg text{font:12px system-ui,sans-serif;fill:#3e4c59}
+.warning{background:#fff3c4;border-left:4px solid #f0b429;padding:.5rem .8rem}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
 """
 
@@ -85,6 +90,65 @@ def paired_bars(rows: Mapping[str, tuple[float | None, float | None]], width: in
             parts.append(f"<text x='{label_w + plot_w * v + 4:.1f}' y='{y + j * bar_h + bar_h - 2}'>{_pct(value)}</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def interval_bars(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], width: int = 900) -> str:
+    """Horizontal bars with 95 % interval whiskers, 0..100 %: one group per test set, one bar per
+    scorer (base, controls, trained) that was measured on it."""
+    label_w, bar_h, gap = 260, 14, 14
+    plot_w = width - label_w - 170
+    rows = sum(len(g) for g in groups.values())
+    height = rows * bar_h + len(groups) * (gap + 16) + 10
+    parts = [f"<svg width='{width}' height='{height}' role='img' class='intervals'>"]
+    y = 4
+    for title, bars in groups.items():
+        parts.append(f"<text x='0' y='{y + 12}' font-weight='bold'>{_esc(title)}</text>")
+        y += 16
+        for name, figure in bars.items():
+            estimate, low, high = figure["estimate"], figure["low"], figure["high"]
+            colour = _SCORERS.get(name, _BASE)
+            parts.append(f"<text x='16' y='{y + bar_h - 3}'>{_esc(name)}</text>")
+            parts.append(f"<rect x='{label_w}' y='{y}' width='{plot_w * estimate:.1f}' height='{bar_h - 3}' "
+                         f"fill='{colour}' data-scorer='{_esc(name)}'/>")
+            mid = y + (bar_h - 3) / 2
+            parts.append(f"<line class='whisker' x1='{label_w + plot_w * low:.1f}' y1='{mid:.1f}' "
+                         f"x2='{label_w + plot_w * high:.1f}' y2='{mid:.1f}' stroke='#1f2933' stroke-width='1.5'/>")
+            for end in (low, high):
+                parts.append(f"<line x1='{label_w + plot_w * end:.1f}' y1='{y + 1}' x2='{label_w + plot_w * end:.1f}' "
+                             f"y2='{y + bar_h - 4}' stroke='#1f2933' stroke-width='1.5'/>")
+            parts.append(f"<text x='{label_w + plot_w * max(high, estimate) + 6:.1f}' y='{y + bar_h - 3}'>"
+                         f"{estimate:.1%} ({low:.1%} to {high:.1%})</text>")
+            y += bar_h
+        y += gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _sets_section(ev: Mapping[str, Any]) -> str:
+    """Base, controls and trained on each test set, with intervals: the chart and a table."""
+    modes = ev.get("modes") or {}
+    mode = ev.get("mode") or (ev.get("controls") or {}).get("mode")
+    sets = (modes.get(mode) or {}).get("sets") or {}
+    if not sets:
+        return ""
+    order = [name for name in _SCORERS if any(name in (f.get("intervals") or {}) for f in sets.values())]
+    groups = {f"{_SET_TITLES[key]} ({figures['examples']})": {name: figures["intervals"][name] for name in order
+                                                              if name in figures.get("intervals", {})}
+              for key, figures in sets.items()}
+    metric = (modes.get(mode) or {}).get("description", "")
+    rows = "".join(
+        f"<tr><td>{_esc(_SET_TITLES[key])}</td><td>{figures['examples']}</td>"
+        + "".join(f"<td>{_pct(figures['accuracy'].get(name))}</td>" for name in order)
+        + f"<td>{_esc((figures.get('improvement') or {}).get('summary', '-'))}</td></tr>"
+        for key, figures in sets.items())
+    headline = ev.get("headline_set_reason") or (modes.get(mode) or {}).get("headline_set_reason", "")
+    contamination = ev.get("contamination") or {}
+    return (f"<h2>Base, controls and trained on each test set ({_esc(metric)}, {_esc(mode)} mode)</h2>"
+            f"<p class=muted>Near-duplicate: {_esc(contamination.get('definition', ''))}. Headline measured on "
+            f"{_esc(headline)}. Bars: accuracy; whiskers: 95% bootstrap interval.</p>"
+            + interval_bars({title: bars for title, bars in groups.items() if bars})
+            + "<table><tr><th>set</th><th>examples</th>" + "".join(f"<th>{_esc(n)}</th>" for n in order)
+            + "<th>trained vs base</th></tr>" + rows + "</table>")
 
 
 def line_chart(series: Mapping[str, tuple[str, Sequence[float | None]]], width: int = 600, height: int = 220,
@@ -166,6 +230,9 @@ def render_report(report: Mapping[str, Any]) -> str:
         headline = ev.get("headline_metric") or {}
         body.append(f"<p class=muted>Base, trained and improvement: {_esc(headline.get('description', ev.get('metric')))}"
                     f" ({_esc(headline.get('mode', 'blind-sequence'))} mode).</p>")
+    for warning in ev.get("warnings") or ():
+        body.append(f"<p class=warning><b>Warning:</b> {_esc(warning)}</p>")
+    body.append(_sets_section(ev))
     epochs = training.get("epochs") or []
     body.append("<h2>Loss per epoch</h2>")
     body.append(line_chart({

@@ -28,10 +28,11 @@ from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageS
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
 from .leakage import cross_split_near_duplicates
-from .io import RejectsLog, atomic_json
+from .io import RejectsLog, atomic_json, atomic_jsonl
 from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
 from .plugins import PluginManager
-from .records import converter
+from .contamination import Nearest, nearest_train
+from .records import Rejection, converter
 from .report_html import write_html_report
 from .runfolder import RunFolder
 from .settings import COLLECTOR, TRAINER, CollectorSettings, TrainerSettings
@@ -39,6 +40,9 @@ from .settings import COLLECTOR, TRAINER, CollectorSettings, TrainerSettings
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+#: Each val and test example's nearest train example and similarity, one JSON line each.
+CONTAMINATION_FILE = "contamination.jsonl"
 
 TROUBLESHOOTING = (
     "Check baseline data quality and quantity",
@@ -63,6 +67,9 @@ class RunRecord:
     dataset_stats: dict[str, Any] | None = None
     dedup: dict[str, int] | None = None
     leakage: dict[str, int] | None = None
+    #: Each val and test example's nearest train example (after decontamination, if it ran).
+    nearest: dict[str, list[Nearest]] = attrs.field(factory=dict)
+    contamination: dict[str, Any] | None = None
     files: dict[str, Path] = attrs.field(factory=dict)
     training: TrainingRun | None = None
     evaluation: dict[str, Any] | None = None
@@ -283,6 +290,7 @@ class ColdStartTrainer:
         record.files = await self._stage(
             "export", self.dataset.export_all_splits(self.pipeline.exporters), lambda files: {"files": len(files)}
         )
+        record.files["contamination"] = self.write_dir / CONTAMINATION_FILE
         record.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
         atomic_json(self.write_dir / "dataset_stats.json", record.dataset_stats)
         self.rejects.close()
@@ -322,7 +330,39 @@ class ColdStartTrainer:
     async def _split_and_balance(self) -> None:
         await self.dataset.split_data()
         self.dataset.balance_dataset()
+        self._measure_contamination()
         self.record.leakage = cross_split_near_duplicates(self.dataset.splits)
+
+    def _measure_contamination(self) -> None:
+        """Each val/test example's nearest train example, written to ``contamination.jsonl``; with
+        ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted)."""
+        settings, splits = self.pipeline.evaluation, self.dataset.splits
+        threshold = settings.near_duplicate_threshold
+        train = splits["train"]
+        counts: dict[str, Any] = {"threshold": threshold, "decontaminate": settings.decontaminate}
+        rows = []
+        for split in ("val", "test"):
+            nearest = nearest_train(train, splits[split])
+            near = [n.similarity >= threshold for n in nearest]
+            counts[split] = {"clean": near.count(False), "near_duplicate": near.count(True)}
+            if settings.decontaminate and any(near):
+                for example, hit, dropped in zip(splits[split], nearest, near):
+                    if dropped:
+                        self.rejects.add(Rejection(
+                            "near-duplicate of train",
+                            f"{split} example {example.task_id!r} is {hit.similarity:.2f} similar to train example "
+                            f"{train[hit.train_index].task_id!r} (threshold {threshold:g}; decontaminate = true)",
+                            example.locations, example.sequence_length, stage="split"))
+                splits[split] = [e for e, dropped in zip(splits[split], near) if not dropped]
+                nearest = [n for n, dropped in zip(nearest, near) if not dropped]
+                counts[split]["removed"] = near.count(True)
+            self.record.nearest[split] = nearest
+            rows += [{"split": split, "task_id": e.task_id,
+                      "nearest_train": None if n.train_index is None else train[n.train_index].task_id,
+                      "similarity": round(n.similarity, 6), "near_duplicate": n.similarity >= threshold}
+                     for e, n in zip(splits[split], nearest)]
+        self.record.contamination = counts
+        atomic_jsonl(self.write_dir / CONTAMINATION_FILE, rows)
 
     def _pipeline_stats(self) -> dict[str, Any]:
         usage = getattr(self.collector.describer, "usage", None)
@@ -331,6 +371,7 @@ class ColdStartTrainer:
             "pipeline": dict(self.collector.counts),
             "redaction": self.collector.redactor.stats(),
             "dedup": self.record.dedup,
+            "contamination": self.record.contamination,
             "leakage": None if leakage is None else {
                 "splitter": self.dataset.splitter.name,
                 "definition": LEAKAGE_DEFINITION.format(threshold=LEAKAGE_THRESHOLD),
@@ -384,6 +425,9 @@ class ColdStartTrainer:
                 prompt_layout=self.settings.prompt_layout,
                 readiness_threshold=self.pipeline.trainer.readiness_threshold,
                 phase1_success_rates=self.record.phase1,
+                train=self.dataset.splits["train"],
+                settings=self.pipeline.evaluation,
+                nearest=self.record.nearest.get("test"),
             ),
             lambda ev: {"status": ev["status"]},
         )

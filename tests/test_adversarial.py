@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE_LOG
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_DATA = 0, 2, 3
 #: What a completed run leaves (README: "Files a run writes"), besides the lock and the manifest.
-RUN_FILES = {"sft_train.jsonl", "sft_val.jsonl", "sft_test.jsonl", "dataset_stats.json", "rejects.jsonl",
+RUN_FILES = {"sft_train.jsonl", "sft_val.jsonl", "sft_test.jsonl", "dataset_stats.json", "rejects.jsonl", "contamination.jsonl",
              "manifest.json", ".deepeyes.lock"}
 SAMPLE_LINES = SAMPLE_LOG.read_text().splitlines(keepends=True)[:1500]
 

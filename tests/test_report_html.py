@@ -56,7 +56,8 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             EpochMetrics(epoch=i, train_loss=4.0 / i**2, val_loss=4.5 / i**2, train_token_accuracy=1 - 0.5 / i,
                          val_token_accuracy=1 - 0.6 / i) for i in range(1, 6)))
         trainer.record.evaluation = await evaluate_improvement(backend, test, prompt_layout="task",
-                                                        phase1_success_rates=trainer.phase1)
+                                                        phase1_success_rates=trainer.phase1,
+                                                        train=trainer.dataset.splits["train"])
         trainer.record.status = RunStatus.COMPLETED
         return await trainer.export_training_report()
 
@@ -67,10 +68,10 @@ def test_the_page_is_self_contained_with_well_formed_charts(report_file: Path) -
     page = report_file.read_text()
     assert "<script" not in page and not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", page)
     charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    assert len(charts) == 5  # loss, token accuracy, per tool, per difficulty, splits
+    assert len(charts) == 6  # sets with intervals, loss, token accuracy, per tool, per difficulty, splits
     for chart in charts:
         ET.fromstring(chart)  # well-formed XML, so every browser draws it
-    for heading in ("Loss per epoch", "Token accuracy per epoch", "Held-out test split", "Exact calls per tool",
+    for heading in ("Base, controls and trained on each test set", "Loss per epoch", "Token accuracy per epoch", "Held-out test split", "Exact calls per tool",
                     "Exact sequences per difficulty", "Split composition", "Rejected records"):
         assert heading in page
     assert "database_query (" in page  # Phase 1 context beside the tool
@@ -89,7 +90,12 @@ def test_renders_in_headless_chromium(report_file: Path, tmp_path: Path) -> None
                                report_file.as_uri()], capture_output=True, text=True, timeout=120, check=True)
 
     dom = chromium("--dump-dom").stdout
-    assert dom.count("<svg") == 5 and "Held-out test split" in dom
+    assert dom.count("<svg") == 6 and "Held-out test split" in dom
+    # Base, both controls and trained side by side on each test set, each bar with its interval whisker.
+    chart = re.search(r"<svg[^>]*class=\"?intervals.*?</svg>", dom, flags=re.S).group(0)
+    scorers = re.findall(r'data-scorer="(\w+)"', chart)
+    assert scorers[:4] == ["base", "retrieval", "majority", "trained"] and len(scorers) % 4 == 0
+    assert chart.count('class="whisker"') == len(scorers)
     shot = tmp_path / "report.png"
     chromium("--window-size=1100,2400", f"--screenshot={shot}")
     data = shot.read_bytes()

@@ -1,0 +1,139 @@
+"""How close each held-out example is to the train split, and the two controls built from train.
+
+- **Contamination**: for each val/test example, its nearest train example under the leakage
+  definition (:mod:`deepeyes_core.leakage`: same tool sequence and argument names, then Jaccard
+  over argument-value words and task-description shingles) and that similarity. An example with
+  a train example at or above the threshold is a *near-duplicate* of train; the others are
+  *clean*. Scores are reported on all, clean and near-duplicate test examples, so a gain made of
+  memorised near-copies shows.
+- **Retrieval control**: answer each test task with the calls of the train example whose task
+  description is most similar (Jaccard over the task's word 3-shingles). Only the task text is
+  compared: the rest of the leakage definition is made from the calls, which is the answer.
+- **Majority control**: the most frequent trajectory of train (its steps' calls, arguments
+  included) among those that start with the first train tool the task text names, else the most
+  frequent overall.
+
+Nearest neighbours are exact: feature sets become sparse 0/1 rows (scipy), intersections are one
+sparse product per block of queries, and Jaccard follows from the set sizes. Ties go to the
+earliest train example.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import attrs
+import orjson
+
+from .leakage import signature, task_features
+from .records import TrainingExample
+
+#: Query rows per sparse product: a block's dense result is at most this many cells.
+_CELLS_PER_BLOCK = 4_000_000
+
+
+@attrs.frozen(slots=True)
+class Nearest:
+    """The train example most similar to a held-out one (``train_index`` into the train split;
+    None when no train example could be compared), and their Jaccard similarity."""
+
+    train_index: int | None
+    similarity: float
+
+
+def _nearest(queries: Sequence[frozenset[str]], pool: Sequence[frozenset[str]]) -> list[Nearest]:
+    """For each query set, the most similar pool set by Jaccard (first of equals)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    if not pool:
+        return [Nearest(None, 0.0) for _ in queries]
+    vocabulary: dict[str, int] = {}
+    for features in pool:
+        for token in features:
+            vocabulary.setdefault(token, len(vocabulary))
+
+    def matrix(sets: Sequence[frozenset[str]]):
+        rows, cols = [], []
+        for row, features in enumerate(sets):
+            known = [vocabulary[t] for t in features if t in vocabulary]
+            rows += [row] * len(known)
+            cols += known
+        data = np.ones(len(rows), dtype=np.float32)
+        return csr_matrix((data, (rows, cols)), shape=(len(sets), len(vocabulary)))
+
+    pool_matrix = matrix(pool).T.tocsc()
+    pool_sizes = np.array([len(s) for s in pool], dtype=np.float64)
+    query_sizes = np.array([len(s) for s in queries], dtype=np.float64)
+    query_matrix = matrix(queries)
+    block = max(1, _CELLS_PER_BLOCK // len(pool))
+    found: list[Nearest] = []
+    for start in range(0, len(queries), block):
+        inter = (query_matrix[start:start + block] @ pool_matrix).toarray().astype(np.float64)
+        union = query_sizes[start:start + block, None] + pool_sizes[None, :] - inter
+        similarity = np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
+        best = similarity.argmax(axis=1)
+        found += [Nearest(int(j), float(similarity[i, j])) for i, j in enumerate(best)]
+    return found
+
+
+def nearest_train(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:
+    """Each held-out example's nearest train example under the leakage definition (similarity 0.0
+    and no index when no train example has its tool sequence and argument names)."""
+    pools: dict[tuple, list[int]] = defaultdict(list)
+    train_features = []
+    for index, example in enumerate(train):
+        bucket, features = signature(example)
+        pools[bucket].append(index)
+        train_features.append(features)
+    queries: dict[tuple, list[tuple[int, frozenset[str]]]] = defaultdict(list)
+    for position, example in enumerate(held_out):
+        bucket, features = signature(example)
+        queries[bucket].append((position, features))
+    found = [Nearest(None, 0.0)] * len(held_out)
+    for bucket, members in queries.items():
+        members_pool = pools.get(bucket, [])
+        hits = _nearest([f for _, f in members], [train_features[i] for i in members_pool])
+        for (position, _), hit in zip(members, hits):
+            if hit.train_index is not None:
+                found[position] = Nearest(members_pool[hit.train_index], hit.similarity)
+    return found
+
+
+def retrieve_by_task(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:
+    """Each held-out example's train example with the most similar task description."""
+    return _nearest([task_features(e) for e in held_out], [task_features(e) for e in train])
+
+
+def _trajectory_key(example: TrainingExample) -> bytes:
+    steps = [[(c.name, c.arguments) for c in step.calls] for step in example.steps] if example.steps else [
+        [(c.name, c.arguments)] for c in example.calls]
+    return orjson.dumps(steps, option=orjson.OPT_SORT_KEYS)
+
+
+def majority_answers(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[int | None]:
+    """For each held-out example, the index of a train example holding the majority control's
+    answer (see the module docstring); None when train is empty."""
+    if not train:
+        return [None] * len(held_out)
+    counts: Counter[bytes] = Counter()
+    first_of: dict[bytes, int] = {}
+    by_first_tool: dict[str, Counter[bytes]] = defaultdict(Counter)
+    for index, example in enumerate(train):
+        key = _trajectory_key(example)
+        counts[key] += 1
+        first_of.setdefault(key, index)
+        by_first_tool[example.tool_sequence[0]][key] += 1
+    overall = first_of[counts.most_common(1)[0][0]]  # most_common keeps first-seen order on ties
+    tool_pattern = re.compile(
+        r"(?<![\w.\-])(" + "|".join(map(re.escape, sorted(by_first_tool, key=len, reverse=True))) + r")(?![\w\-])")
+    answers = []
+    for example in held_out:
+        named = tool_pattern.search(example.task_description)
+        if named is None:
+            answers.append(overall)
+        else:
+            answers.append(first_of[by_first_tool[named.group(1)].most_common(1)[0][0]])
+    return answers
