@@ -148,6 +148,13 @@ def _run_tables(stats: dict[str, Any]) -> list[Table]:
     if leakage := stats.get("leakage"):
         pairs = leakage.get("near_duplicate_pairs") or {}
         _row(summary, "near-duplicates across splits", ", ".join(f"{k} {v}" for k, v in pairs.items()) or "-")
+    if contamination := stats.get("contamination"):
+        for split in ("val", "test"):
+            counts = contamination.get(split) or {}
+            removed = f", {counts['removed']} removed (decontaminate)" if counts.get("removed") else ""
+            _row(summary, f"{split}: near-duplicates of train", f"{counts.get('near_duplicate', 0)} of "
+                 f"{counts.get('near_duplicate', 0) + counts.get('clean', 0)} (similarity >= "
+                 f"{contamination['threshold']:g}){removed}")
     tables.append(summary)
     if splits:
         tables.append(_splits_table(splits, "splits"))

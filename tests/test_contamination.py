@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 
 import attrs
@@ -164,6 +165,11 @@ def test_a_dry_run_measures_the_controls_and_decontaminate_empties_the_near_dupl
     assert len(rows) == stats["val"]["count"] + stats["test"]["count"]
     near = stats["contamination"]["test"]["near_duplicate"]
     assert near > 0 and near == sum(r["near_duplicate"] for r in rows if r["split"] == "test")
+    from deepeyes_core.cli import main
+
+    capsys.readouterr()
+    assert main(["stats", str(out)]) == 0
+    assert re.search(rf"test: near-duplicates of train +│ {near} of {stats['test']['count']} ", capsys.readouterr().out)
 
     report, out = _run(tmp_path / "again", "evaluation.decontaminate=true")
     stats = report["dataset_stats"]
