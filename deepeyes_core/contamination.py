@@ -64,19 +64,28 @@ def _nearest(queries: Sequence[frozenset[str]], pool: Sequence[frozenset[str]]) 
         data = np.ones(len(rows), dtype=np.float32)
         return csr_matrix((data, (rows, cols)), shape=(len(sets), len(vocabulary)))
 
-    pool_matrix = matrix(pool).T.tocsc()
-    pool_sizes = np.array([len(s) for s in pool], dtype=np.float64)
-    query_sizes = np.array([len(s) for s in queries], dtype=np.float64)
+    pool_matrix = matrix(pool).T.tocsr()
+    pool_sizes = np.array([len(s) for s in pool], dtype=np.float32)
+    query_sizes = np.array([len(s) for s in queries], dtype=np.float32)
     query_matrix = matrix(queries)
     block = max(1, _CELLS_PER_BLOCK // len(pool))
     found: list[Nearest] = []
     for start in range(0, len(queries), block):
-        inter = (query_matrix[start:start + block] @ pool_matrix).toarray().astype(np.float64)
-        union = query_sizes[start:start + block, None] + pool_sizes[None, :] - inter
-        similarity = np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
-        best = similarity.argmax(axis=1)
-        found += [Nearest(int(j), float(similarity[i, j])) for i, j in enumerate(best)]
+        inter = (query_matrix[start:start + block] @ pool_matrix).toarray()
+        union = query_sizes[start:start + block, None] + pool_sizes[None, :]
+        union -= inter
+        np.maximum(union, 1.0, out=union)  # every set here has a feature; an empty pair would be 0 / 0
+        inter /= union
+        best = inter.argmax(axis=1)
+        # Exact value: the float32 ratio may round two different ratios to the same number.
+        found += [Nearest(int(j), _jaccard(queries[start + i], pool[j])) for i, j in enumerate(best)]
     return found
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    inter = len(a & b)
+    union = len(a) + len(b) - inter
+    return inter / union if union else 1.0
 
 
 def nearest_train(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:

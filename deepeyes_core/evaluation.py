@@ -36,6 +36,7 @@ from typing import Any
 import attrs
 
 from .chat import StepPrompt, step_prompts, steps_of
+from .collector import cyclic_gc_paused
 from .components import TrainingBackend
 from .contamination import Nearest, majority_answers, nearest_train, retrieve_by_task
 from .errors import LeakError
@@ -374,17 +375,23 @@ async def _answers(backend: Any, method: str, prompts: Sequence[Any], name: str)
     return answers
 
 
-def _control_predictions(mode: str, train: Sequence[TrainingExample], examples: Sequence[TrainingExample]):
-    """Each control's answers to ``examples``: per-step calls (step mode) or answer texts (blind)."""
-    picks = {
-        "retrieval": [n.train_index for n in retrieve_by_task(train, examples)],
-        "majority": majority_answers(train, examples),
+def control_picks(train: Sequence[TrainingExample], test: Sequence[TrainingExample]) -> dict[str, list[int | None]]:
+    """For each control, the train example whose calls answer each test example (None: no answer)."""
+    return {
+        "retrieval": [n.train_index for n in retrieve_by_task(train, test)],
+        "majority": majority_answers(train, test),
     }
+
+
+def _control_predictions(mode: str, train: Sequence[TrainingExample], examples: Sequence[TrainingExample],
+                         picks: Mapping[str, Sequence[int | None]]):
+    """Each control's answers to ``examples``: per-step calls (step mode) or answer texts (blind)."""
     predictions = {}
     for control, chosen in picks.items():
         if mode == "step":
             # The chosen train example's calls at each step the test example has (none past its end).
-            answers = [[tuple(_step_calls(s)) for s in steps_of(train[i])] if i is not None else [] for i in chosen]
+            # (StepCalls stand for ToolCalls here: matching reads only their names and arguments.)
+            answers = [[s.calls for s in steps_of(train[i])] if i is not None else [] for i in chosen]
             predictions[control] = [[answer[j] if j < len(answer) else () for j in range(len(steps_of(example)))]
                                     for example, answer in zip(examples, answers)]
         else:
@@ -408,7 +415,8 @@ def _step_answers(per_example: Sequence[Sequence[StepPrompt]], flat: Sequence[An
 
 async def _evaluate_mode(
     mode: str, backend: Any, name: str, test: Sequence[TrainingExample], train: Sequence[TrainingExample],
-    nearest: Sequence[Nearest] | None, settings: EvaluationSettings, options: MatchOptions, prompt_layout: str,
+    nearest: Sequence[Nearest] | None, picks: Mapping[str, Sequence[int | None]], settings: EvaluationSettings,
+    options: MatchOptions, prompt_layout: str,
 ) -> dict[str, Any]:
     """One mode: both models (or why not), both controls (where train is known), on the three sets."""
     metric, described = _HEADLINE[mode]
@@ -444,7 +452,8 @@ async def _evaluate_mode(
         else:
             scores = {role: score_model(examples, got, options) for role, got in answers.items()}
     if train:
-        controls = _control_predictions(mode, train, examples)
+        controls = _control_predictions(mode, train, examples,
+                                        {control: [chosen[i] for i in positions] for control, chosen in picks.items()})
         result["controls"] = {control: {"description": CONTROL_DESCRIPTIONS[control], **_score_mode(mode, examples, got, options)}
                               for control, got in controls.items()}
     outcomes = {role: s["outcomes"] for role, s in scores.items()}
@@ -528,7 +537,8 @@ async def evaluate_improvement(
     phase1 = dict(phase1_success_rates or {})
     name = getattr(backend, "name", type(backend).__name__)
     if train and nearest is None:
-        nearest = nearest_train(train, test)
+        with cyclic_gc_paused():
+            nearest = nearest_train(train, test)
     if nearest is not None and len(nearest) != len(test):
         raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
     by_mode: dict[str, Any] = {}
@@ -536,10 +546,12 @@ async def evaluate_improvement(
         if "blind-sequence" in modes:
             for example in test:
                 check_no_leak(example, example.prompt(prompt_layout))
+        with cyclic_gc_paused():
+            picks = control_picks(train, test) if train else {}
         for mode in MODES:
             if mode in modes:
-                by_mode[mode] = await _evaluate_mode(mode, backend, name, test, train, nearest, settings, options,
-                                                     prompt_layout)
+                by_mode[mode] = await _evaluate_mode(mode, backend, name, test, train, nearest, picks, settings,
+                                                     options, prompt_layout)
     common = {
         "test_examples": len(test),
         "prompt_layout": prompt_layout,
