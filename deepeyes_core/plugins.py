@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_builtin.group_splitter",
     "deepeyes_builtin.sharegpt",
     "deepeyes_anthropic.messages_source",
+    "deepeyes_anthropic.claude_code_source",
     "deepeyes_anthropic.exporters",
     "deepeyes_anthropic.describer",
     "deepeyes_anthropic.backend",
