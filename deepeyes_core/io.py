@@ -118,12 +118,16 @@ def atomic_json(path: Path | str, data: Any) -> None:
         handle.write(orjson.dumps(converter.unstructure(data), option=orjson.OPT_INDENT_2))
 
 
-def expand_paths(patterns: Sequence[str | Path] | str | Path, base: Path | None = None) -> list[Path]:
+def expand_paths(
+    patterns: Sequence[str | Path] | str | Path, base: Path | None = None, directory_glob: str | None = None
+) -> list[Path]:
     """Files named by paths and globs (``logs/**/*.jsonl``), sorted per pattern; ``patterns`` may be
     one path or glob (a string, not read letter by letter) or a list of them. A pattern matching
     no file is an InputError (a file that exists is itself, even with ``[`` or ``*`` in its name);
-    so is a directory named as a path: its files are named by a glob
-    (``dir/**/*.jsonl``), not guessed (a directory also holds files that are not logs)."""
+    so is a directory named as a path, unless ``directory_glob`` says which of its files to read
+    (a source whose logs are folders of files, such as Claude Code's projects folder, declares
+    one); otherwise its files are named by a glob (``dir/**/*.jsonl``), not guessed (a directory
+    also holds files that are not logs)."""
     if isinstance(patterns, (str, Path)):
         patterns = [patterns]
     found: list[Path] = []
@@ -132,7 +136,9 @@ def expand_paths(patterns: Sequence[str | Path] | str | Path, base: Path | None 
         if base is not None and not os.path.isabs(text):
             text = str(base / text)
         where = f" (looked for {text})" if text != str(pattern) else ""
-        if not glob.has_magic(text) and os.path.isdir(text):
+        if not glob.has_magic(text) and os.path.isdir(text) and directory_glob is not None:
+            text = os.path.join(text, directory_glob)
+        elif not glob.has_magic(text) and os.path.isdir(text):
             hint = os.path.join(str(pattern), "**", "*.jsonl")
             raise InputError(f"{pattern}: is a directory{where}; name files or a glob such as {hint}")
         # A file whose name holds glob characters (logs[prod].jsonl) is that file, not a pattern.

@@ -116,10 +116,7 @@ class Pipeline:
         config = resolved_config(config)
         build = plugins.build
         return cls(
-            sources=tuple(
-                SourceBinding(build("trajectory_source", s.name, s.options), tuple(expand_paths(s.paths, base_dir)))
-                for s in config.sources
-            ),
+            sources=tuple(_bind(build("trajectory_source", s.name, s.options), s.paths, base_dir) for s in config.sources),
             describer=build("task_describer", config.describer.name, config.describer.options),
             classifier=build("difficulty_classifier", config.classifier.name, config.classifier.options),
             splitter=build("splitter", config.splitter.name, config.splitter.options),
@@ -175,6 +172,12 @@ class Pipeline:
         return TrainingSettings(
             t.model_id, t.epochs, t.learning_rate, t.batch_size, self.dataset.random_seed, self.dataset.prompt_layout
         )
+
+
+def _bind(source: TrajectorySource, paths: Sequence[str], base_dir: Path) -> SourceBinding:
+    """A source and its files; a directory in ``paths`` is read where the source declares which of
+    its files are logs (a ``directory_glob`` class attribute, such as ``"**/*.jsonl"``)."""
+    return SourceBinding(source, tuple(expand_paths(paths, base_dir, getattr(source, "directory_glob", None))))
 
 
 def make_redactor(options: RedactionOptions, plugins: PluginManager) -> Any:

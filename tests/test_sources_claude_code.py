@@ -159,7 +159,7 @@ def test_a_dry_run_exports_the_sessions_calls_and_results(tmp_path):
 output_dir = "{tmp_path / 'out'}"
 [[sources]]
 name = "claude-code"
-paths = ["{SAMPLE}/**/*.jsonl"]
+paths = ["{SAMPLE}"]  # a projects folder: every transcript under it
 [collector]
 quality_threshold = 0.5
 max_trajectory_length = 10

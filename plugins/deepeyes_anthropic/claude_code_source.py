@@ -165,6 +165,8 @@ class ClaudeCodeSource:
     """Claude Code session transcripts (``~/.claude/projects``): one trajectory per main chain and subagent."""
 
     name = "claude-code"
+    #: A projects folder named in ``paths`` is read whole: every transcript under it.
+    directory_glob = "**/*.jsonl"
 
     @attrs.frozen
     class Options:
