@@ -19,6 +19,7 @@ from .baseline import (
     run_deepeyesv2_baseline,
 )
 from .collector import ToolCatalogue, TrajectoryCollector
+from .columnar.batch import InvocationBatch, invocation_batch, read_invocation_batches
 from .components import (
     Component,
     DifficultyClassifier,
@@ -181,6 +182,9 @@ __all__ = [
     "MissingExtraError",
     "ModelRole",
     "NoOptions",
+    "InvocationBatch",
+    "invocation_batch",
+    "read_invocation_batches",
     "normalise_arguments",
     "outcome_text",
     "OutputError",

@@ -99,27 +99,29 @@ def read_invocations(path: Path | str) -> Iterator[ToolInvocation | Rejection]:
         for number, text in enumerate(handle, 1):
             if text.isspace():  # what strip() would empty, without copying every line
                 continue
-            location = Location(name, number)
-            try:
-                check_line(text)
-                invocation = _invocation(location, _decode_line(text))
-            except RecordRejected as exc:
-                yield Rejection(exc.reason, exc.detail, (location,), stage="read")
-                continue
-            except msgspec.ValidationError:  # JSON, but not typed as a log line
-                invocation = None
-            except msgspec.DecodeError as exc:
-                yield not_json(location, text, exc)
-                continue
-            except RecursionError:  # check_line counts brackets first; this is a guard
-                yield Rejection("too deeply nested", too_deep().detail, (location,), stage="read")
-                continue
-            if invocation is None:
-                try:
-                    invocation = parse_invocation(location, _decode_json(text))
-                except msgspec.DecodeError as exc:
-                    invocation = not_json(location, text, exc)
-            yield invocation
+            yield read_line(Location(name, number), text)
+
+
+def read_line(location: Location, text: bytes) -> ToolInvocation | Rejection:
+    """One non-blank log line (with its newline, if it has one) as :func:`read_invocations` reads it:
+    the one definition both engines use, so the row and columnar engines read every line alike."""
+    try:
+        check_line(text)
+        invocation = _invocation(location, _decode_line(text))
+    except RecordRejected as exc:
+        return Rejection(exc.reason, exc.detail, (location,), stage="read")
+    except msgspec.ValidationError:  # JSON, but not typed as a log line
+        invocation = None
+    except msgspec.DecodeError as exc:
+        return not_json(location, text, exc)
+    except RecursionError:  # check_line counts brackets first; this is a guard
+        return Rejection("too deeply nested", too_deep().detail, (location,), stage="read")
+    if invocation is None:
+        try:
+            invocation = parse_invocation(location, _decode_json(text))
+        except msgspec.DecodeError as exc:
+            invocation = not_json(location, text, exc)
+    return invocation
 
 
 def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:

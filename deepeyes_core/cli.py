@@ -103,6 +103,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     ev = result["evaluation"]
     table = Table(title=f"deepeyes run: {result['status']}", show_header=False)
     table.add_row("training examples", str(result["training_examples_count"]))
+    if result.get("engine"):
+        table.add_row("engine", escape(f"{result['engine']['name']} ({result['engine']['reason']})"))
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
     stats = result.get("dataset_stats") or {}
     table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))

@@ -222,10 +222,10 @@ class TrajectoryCollector:
         with cyclic_gc_paused():
             return await self._stream_examples(items)
 
-    async def _stream_examples(self, items: Iterable[SourceItem]) -> list[TrainingExample]:
+    async def _stream_examples(self, items: Iterable[Any], grouped: bool = False) -> list[TrainingExample]:
         examples: list[TrainingExample] = []
         batch: list[Trajectory] = []
-        for trajectory in self._kept(items):
+        for trajectory in self._kept(items, grouped):
             batch.append(trajectory)
             if len(batch) >= self.describe_batch_size:
                 examples.extend(await self._examples(batch))
@@ -235,10 +235,24 @@ class TrajectoryCollector:
         self.examples = self._with_catalogue(examples)
         return self.examples
 
-    def _kept(self, items: Iterable[SourceItem]) -> Iterator[Trajectory]:
-        for trajectory in self.iter_trajectories(items):
+    async def stream_grouped(self, events: Iterable[Trajectory | Rejection]) -> list[TrainingExample]:
+        """:meth:`stream_examples` for a stream an engine has already grouped and counted (the
+        columnar engine's :class:`~deepeyes_core.columnar.grouping.SessionGrouper`): each
+        rejection is passed on, each trajectory filtered, redacted, described and classified."""
+        with cyclic_gc_paused():
+            return await self._stream_examples(events, grouped=True)
+
+    def _kept(self, items: Iterable[Any], grouped: bool = False) -> Iterator[Trajectory]:
+        for trajectory in self._passed_on(items) if grouped else self.iter_trajectories(items):
             if self._passes(trajectory):
                 yield self.redactor.redact(trajectory)
+
+    def _passed_on(self, events: Iterable[Trajectory | Rejection]) -> Iterator[Trajectory]:
+        for event in events:
+            if type(event) is Rejection:
+                self.on_reject(event)
+            else:
+                yield event
 
     def iter_trajectories(self, items: Iterable[SourceItem]) -> Iterable[Trajectory]:
         """Trajectories from a stream of invocations, trajectories and rejections (passed on)."""

@@ -51,6 +51,22 @@ class TrajectorySource(Component, Protocol):
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]: ...
 
 
+class BatchTrajectorySource(TrajectorySource, Protocol):
+    """A source the columnar engine can read: besides ``read``, ``read_batches`` yields the same
+    items in batches (:class:`~deepeyes_core.InvocationBatch`: the records in read order, and a
+    polars frame of their calls' columns), each about ``chunk_bytes`` of log. Build a batch with
+    :func:`~deepeyes_core.invocation_batch`; the items must be exactly those ``read`` yields."""
+
+    def read_batches(self, paths: Sequence[Path], chunk_bytes: int) -> Iterator[Any]: ...
+
+
+#: The batch method the columnar engine calls on each kind of component it runs in batches; a
+#: kind not named here runs its row methods in either engine. ``[engine] name = "auto"`` picks the
+#: columnar engine when every configured component of these kinds has its method (optional
+#: protocol methods: a component without one still loads, and makes ``auto`` pick the row engine).
+BATCH_METHODS: Mapping[str, str] = {"trajectory_source": "read_batches"}
+
+
 class TaskDescriber(Component, Protocol):
     """Writes the natural-language task of each trajectory (what a user would have asked)."""
 

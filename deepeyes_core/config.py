@@ -29,7 +29,14 @@ import cattrs
 from .errors import ConfigError
 from .records import converter
 from .redaction import RedactionOptions
-from .settings import CollectorSettings, DatasetSettings, EvaluationSettings, InvalidSetting, TrainerSettings
+from .settings import (
+    CollectorSettings,
+    DatasetSettings,
+    EngineSettings,
+    EvaluationSettings,
+    InvalidSetting,
+    TrainerSettings,
+)
 
 
 @attrs.frozen
@@ -73,6 +80,7 @@ class RunConfig:
     backend: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
     evaluation: EvaluationSettings = EvaluationSettings()
+    engine: EngineSettings = EngineSettings()
 
 
 _config_converter = converter.copy(forbid_extra_keys=True)

@@ -29,7 +29,7 @@ from .config import ComponentConfig, RunConfig, config_to_dict
 from .io import expand_paths
 from .plugins import PluginManager, get_plugin_manager
 from .redaction import RedactionOptions, Redactor
-from .settings import CollectorSettings, DatasetSettings, EvaluationSettings, TrainerSettings
+from .settings import CollectorSettings, DatasetSettings, EngineSettings, EvaluationSettings, TrainerSettings
 
 #: The component a run uses for each kind its config does not name (the guide's defaults).
 DEFAULT_COMPONENTS: Mapping[str, str] = {
@@ -97,6 +97,7 @@ class Pipeline:
     dataset: DatasetSettings = DatasetSettings()
     trainer: TrainerSettings = TrainerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    engine: EngineSettings = EngineSettings()
     output_dir: Path = DEFAULT_OUTPUT_DIR
     #: The config as written in reports (defaults filled in, secrets masked); empty when the
     #: pipeline was made from keyword arguments.
@@ -115,7 +116,7 @@ class Pipeline:
         plugins = plugins or get_plugin_manager()
         config = resolved_config(config)
         build = plugins.build
-        return cls(
+        pipeline = cls(
             sources=tuple(_bind(build("trajectory_source", s.name, s.options), s.paths, base_dir) for s in config.sources),
             describer=build("task_describer", config.describer.name, config.describer.options),
             classifier=build("difficulty_classifier", config.classifier.name, config.classifier.options),
@@ -128,9 +129,15 @@ class Pipeline:
             dataset=config.dataset,
             trainer=config.trainer,
             evaluation=config.evaluation,
+            engine=config.engine,
             output_dir=output_dir or _resolve(config.output_dir, base_dir),
             config=config_to_dict(config),
         )
+        if config.engine.name == "columnar":
+            from .columnar.choice import require_columnar
+
+            require_columnar(pipeline)
+        return pipeline
 
     @classmethod
     def assemble(
@@ -160,10 +167,10 @@ class Pipeline:
             **settings,
         )
 
-    def items(self) -> Iterator[SourceItem]:
-        """Every item of every source, in config order. Streams."""
-        for binding in self.sources:
-            yield from binding.source.read(list(binding.paths))
+    def items(self) -> SourceItems:
+        """Every item of every source, in config order, as a stream the columnar engine can also
+        read in batches (see :class:`SourceItems`)."""
+        return SourceItems(self)
 
     @property
     def training_settings(self) -> TrainingSettings:
@@ -172,6 +179,19 @@ class Pipeline:
         return TrainingSettings(
             t.model_id, t.epochs, t.learning_rate, t.batch_size, self.dataset.random_seed, self.dataset.prompt_layout
         )
+
+
+@attrs.frozen(slots=True)
+class SourceItems:
+    """A pipeline's sources, read: iterating yields every item of every source in config order
+    (the row engine's input, streamed). A trainer handed this object knows the items come from
+    the pipeline's own sources, so it may read them in batches instead (the columnar engine)."""
+
+    pipeline: Pipeline
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        for binding in self.pipeline.sources:
+            yield from binding.source.read(list(binding.paths))
 
 
 def _bind(source: TrajectorySource, paths: Sequence[str], base_dir: Path) -> SourceBinding:

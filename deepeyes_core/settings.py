@@ -141,8 +141,24 @@ class EvaluationSettings:
     decontaminate: bool = False
 
 
+#: ``auto`` runs the columnar engine when every component offers its batch method, else the row one.
+ENGINES = ("auto", "row", "columnar")
+
+
+@attrs.frozen(slots=True)
+class EngineSettings:
+    """``[engine]``: which engine runs the read, group and filter stages (see
+    :mod:`deepeyes_core.columnar`). Both write the same bytes; ``columnar`` needs the ``columnar``
+    extra and components with batch methods, and is an error naming the one that has none."""
+
+    name: str = attrs.field(default="auto", validator=_one_of(ENGINES))
+    #: Bytes of log the columnar engine reads at once (cut at a line end); memory follows it.
+    chunk_bytes: int = attrs.field(default=32 * 2**20, validator=_at_least(1))
+
+
 #: The defaults, as instances: ``quality_threshold: float = COLLECTOR.quality_threshold``.
 COLLECTOR = CollectorSettings()
 DATASET = DatasetSettings()
 TRAINER = TrainerSettings()
 EVALUATION = EvaluationSettings()
+ENGINE = EngineSettings()

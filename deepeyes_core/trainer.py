@@ -21,6 +21,7 @@ import attrs
 
 from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
+from .columnar.choice import EngineChoice, choose_engine
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
 from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
@@ -77,6 +78,8 @@ class RunRecord:
     phase1: dict[str, float] = attrs.field(factory=dict)
     timings: dict[str, float] = attrs.field(factory=dict)
     report_file: Path | None = None
+    #: The engine that read, grouped and filtered (row or columnar), and why.
+    engine: EngineChoice | None = None
 
 
 def _version(dist: str) -> str:
@@ -303,7 +306,14 @@ class ColdStartTrainer:
             self._started(stage)
         reading = [0.0]
         started = time.perf_counter()
-        examples = await self.collector.stream_examples(_timed(items, reading))
+        self.record.engine = choose_engine(self.pipeline, items)
+        if self.record.engine.name == "columnar":
+            from .columnar.engine import grouped_events, read_batches
+
+            batches = _timed(read_batches(self.pipeline, self.collector.on_progress), reading)
+            examples = await self.collector.stream_grouped(grouped_events(self.collector, batches))
+        else:
+            examples = await self.collector.stream_examples(_timed(items, reading))
         total = time.perf_counter() - started
         counts = self.collector.counts
         describing = self.collector.describe_seconds
@@ -517,6 +527,7 @@ class ColdStartTrainer:
                 "min_examples": self.pipeline.trainer.min_examples},
             "settings": settings,
             "backend": self.backend.name,
+            "engine": converter.unstructure(record.engine) if record.engine else None,
             "dataset_stats": record.dataset_stats,
             "rejects": self.rejects.summary(),
             "training": converter.unstructure(record.training) if record.training else None,
@@ -545,6 +556,7 @@ class ColdStartTrainer:
             "report_file": str(record.report_file) if record.report_file else None,
             "files": {key: str(self._final(path)) for key, path in record.files.items()},
             "rejects_file": str(self._final(self.rejects.path)),
+            "engine": converter.unstructure(record.engine) if record.engine else None,
         }
 
 

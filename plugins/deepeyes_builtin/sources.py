@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from deepeyes_core import NoOptions, SourceItem, read_invocations
+from deepeyes_core import InvocationBatch, NoOptions, SourceItem, read_invocation_batches, read_invocations
 
 
 class BaselineSource:
@@ -20,3 +20,8 @@ class BaselineSource:
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
         for path in paths:
             yield from read_invocations(path)
+
+    def read_batches(self, paths: Sequence[Path], chunk_bytes: int) -> Iterator[InvocationBatch]:
+        """The same items in batches of about ``chunk_bytes`` of log (the columnar engine's read)."""
+        for path in paths:
+            yield from read_invocation_batches(path, chunk_bytes)
