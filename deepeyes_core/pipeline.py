@@ -97,7 +97,7 @@ class Pipeline:
     dataset: DatasetSettings = DatasetSettings()
     trainer: TrainerSettings = TrainerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
-    engine: EngineSettings = EngineSettings()
+    engine: EngineSettings = attrs.field(factory=EngineSettings)
     output_dir: Path = DEFAULT_OUTPUT_DIR
     #: The config as written in reports (defaults filled in, secrets masked); empty when the
     #: pipeline was made from keyword arguments.

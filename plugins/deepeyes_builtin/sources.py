@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from deepeyes_core import InvocationBatch, NoOptions, SourceItem, read_invocation_batches, read_invocations
+from deepeyes_core import (
+    InvocationBatch,
+    NoOptions,
+    SourceItem,
+    read_invocation_batches,
+    read_invocations,
+)
 
 
 class BaselineSource:
