@@ -140,14 +140,11 @@ class SessionGrouper:
         frame = frame.with_columns(
             start=pl.col("start")
             | (~pl.col("has_session") & (pl.int_range(pl.len()).over(_KEYS + ["segment"]) % self.longest == 0))
-        ).with_columns(group=pl.col("start").cum_sum())
-        groups = (
-            frame.group_by("group", maintain_order=True)
-            .agg(
-                pl.col("agent").first(), pl.col("session").first(), pl.col("has_session").first(),
-                first=pl.col("pos").first(), last=pl.col("pos").last(), last_stamp=pl.col("stamp").last(),
-                rows=pl.col("row"),
-            )
+        ).with_columns(group=pl.col("start").cum_sum().over(_KEYS))
+        groups = (  # in the order they opened, which is each key's order too
+            frame.group_by([*_KEYS, "group"], maintain_order=True)
+            .agg(first=pl.col("pos").first(), last=pl.col("pos").last(), last_stamp=pl.col("stamp").last(),
+                 rows=pl.col("row"))
             .with_columns(next_first=pl.col("first").shift(-1).over(_KEYS))
         )
         last = groups["last"].to_numpy()
@@ -167,7 +164,7 @@ class SessionGrouper:
         order += [(position, 0, 0, ("rejection", r)) for position, r in rejections]
         order.sort(key=lambda event: event[:3])
         still = groups.filter(~pl.col("closed"))["rows"].explode()
-        keep = frame["row"].is_in(still.implode()) if len(still) else pl.Series([False] * frame.height)
+        keep = frame["row"].is_in(still.implode()) if len(still) else pl.Series([False] * frame.height, dtype=pl.Boolean)
         self.open_frame = frame.filter(keep).select(new.columns)
         self.open_calls = [calls[r] for r in frame.filter(keep)["row"].to_list()]
         return [self._event(payload, calls) for *_, payload in order]
