@@ -147,11 +147,11 @@ def _in_order(collector: TrajectoryCollector, events) -> list:
     """Trajectories (id and calls) and rejections, in the order the collector meets them."""
     seen: list = []
     collector.on_reject = lambda r: seen.append(r)
-    for event in events:
-        if isinstance(event, Rejection):
-            collector.on_reject(event)
+    for item in events:
+        if isinstance(item, Rejection):
+            collector.on_reject(item)
         else:
-            seen.append((event.trajectory_id, event.invocations))
+            seen.append((item.trajectory_id, item.invocations))
     return seen
 
 
