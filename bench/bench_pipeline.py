@@ -37,7 +37,10 @@ paths = ["invocations.jsonl"]
 min_examples = 1
 [backend]
 name = "dry-run"
+[engine]
+name = "{engine}"
 """
+COLUMNAR = "deepeyes-columnar"
 
 
 def deepeyes_command() -> list[str]:
@@ -74,12 +77,17 @@ def make_log(peers: Path, n: int, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_deepeyes(dirpath: Path) -> dict:
-    (dirpath / "config.toml").write_text(CONFIG)
-    res = run_child(deepeyes_command() + ["run", "config.toml", "--no-progress", "--json"], dirpath, "deepeyes")
+def run_deepeyes(dirpath: Path, engine: str = "row") -> dict:
+    """deepeyes on the row engine (the ``deepeyes`` row) or the columnar one (``deepeyes-columnar``),
+    writing into ``deepeyes_out`` or ``deepeyes_columnar_out``."""
+    out = "deepeyes_out" if engine == "row" else "deepeyes_columnar_out"
+    (dirpath / f"config_{engine}.toml").write_text(CONFIG.replace("deepeyes_out", out).format(engine=engine))
+    res = run_child(deepeyes_command() + ["run", f"config_{engine}.toml", "--no-progress", "--json"], dirpath,
+                    f"deepeyes_{engine}")
     result = json.loads(res.pop("stdout"))
     res["examples"] = result.get("training_examples_count")
     res["status"] = result.get("status")
+    res["engine"] = result.get("engine")
     report = result.get("report_file")
     res["timings_s"] = {}
     if report:
@@ -109,6 +117,16 @@ def same_records(layout: Path, deepeyes_out: Path) -> tuple[int, int]:
                 checked += 1
                 differing += by_id.get(json.loads(line)["task_id"]) != line
     return checked, differing
+
+
+def different_files(row: Path, columnar: Path) -> list[str]:
+    """The output files of the two engines that differ by a byte (the report, its HTML page and the
+    manifest hold times and so always differ; they are left out)."""
+    names = {p.relative_to(row) for p in row.rglob("*") if p.is_file()}
+    names |= {p.relative_to(columnar) for p in columnar.rglob("*") if p.is_file()}
+    return sorted(str(n) for n in names if not n.name.startswith(("training_report_", "manifest.json"))
+                  and (not (row / n).exists() or not (columnar / n).exists()
+                       or (row / n).read_bytes() != (columnar / n).read_bytes()))
 
 
 def have_module(name: str) -> bool:
@@ -146,6 +164,9 @@ def compare(args, peers: Path, work: Path) -> dict:
     results: dict[str, dict] = {}
     print("running deepeyes ...", flush=True)
     results["deepeyes"] = run_deepeyes(work)
+    if have_module("polars"):
+        print("running deepeyes, columnar engine ...", flush=True)
+        results[COLUMNAR] = run_deepeyes(work, "columnar")
 
     if have_module("polars"):
         print("running polars ...", flush=True)
@@ -171,6 +192,8 @@ def compare(args, peers: Path, work: Path) -> dict:
     else:
         print("orjson is not installed in this Python: skipping the parse-only ceiling", flush=True)
 
+    if COLUMNAR in results:  # after every child ran, as below
+        results[COLUMNAR]["files_differing"] = different_files(work / "deepeyes_out", work / "deepeyes_columnar_out")
     if LAYOUT in results:  # after every child ran: a fork of this process, grown by the check, would count it
         results[LAYOUT]["records_checked"], results[LAYOUT]["records_differing"] = same_records(
             work / "polars_record_layout.jsonl", work / "deepeyes_out")
@@ -194,12 +217,17 @@ def compare(args, peers: Path, work: Path) -> dict:
         print(f"\n{LAYOUT}: {r['records_checked']:,} of deepeyes' records looked up by task_id, "
               f"{r['records_differing']:,} differ by a byte")
 
-    timings = results["deepeyes"].get("timings_s") or {}
-    if timings:
-        print("\ndeepeyes stages (report timings_s):")
-        rest = results["deepeyes"]["wall_s"] - sum(timings.values())
-        print(fmt_table(["stage", "s"], [[k, f"{v:.2f}"] for k, v in timings.items()]
-                        + [["(outside stages: start-up, imports, report)", f"{rest:.2f}"]]))
+    if COLUMNAR in results:
+        r = results[COLUMNAR]
+        print(f"\n{COLUMNAR}: engine {r['engine']}; output files differing from the row engine's: "
+              f"{r['files_differing'] or 'none'}")
+    for tool in ("deepeyes", COLUMNAR):
+        timings = results.get(tool, {}).get("timings_s") or {}
+        if timings:
+            print(f"\n{tool} stages (report timings_s):")
+            rest = results[tool]["wall_s"] - sum(timings.values())
+            print(fmt_table(["stage", "s"], [[k, f"{v:.2f}"] for k, v in timings.items()]
+                            + [["(outside stages: start-up, imports, report)", f"{rest:.2f}"]]))
     return {"mode": "compare", "invocations": n, "log_mb": size_mb, "machine": machine(), "results": results}
 
 
@@ -212,14 +240,14 @@ def sizes(args, peers: Path, work: Path) -> dict:
         make_log(peers, n, d / "invocations.jsonl")
         size_mb = (d / "invocations.jsonl").stat().st_size / 2**20
         print(f"running deepeyes on {n:,} ...", flush=True)
-        r = run_deepeyes(d)
+        r = run_deepeyes(d, args.engine)
         r.update(invocations=n, log_mb=size_mb, invocations_per_s=n / r["wall_s"])
         per_size.append(r)
         rows.append([f"{n:,}", f"{size_mb:.1f}", f"{r['wall_s']:.2f}", f"{r['invocations_per_s']:,.0f}",
                      f"{r['peak_rss_mb']:.0f}", f"{r['peak_rss_mb'] / size_mb:.2f}", f"{r['examples']:,}"])
         if not args.keep:
             shutil.rmtree(d, ignore_errors=True)
-    print(f"\ndeepeyes only, {os.cpu_count()} CPUs, each size in a fresh process\n")
+    print(f"\ndeepeyes only ({args.engine} engine), {os.cpu_count()} CPUs, each size in a fresh process\n")
     print(fmt_table(["invocations", "log MB", "wall s", "invocations/s", "peak RSS MB", "RSS/log", "examples"], rows))
     return {"mode": "sizes", "machine": machine(), "results": per_size}
 
@@ -228,6 +256,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--invocations", type=int, default=1_000_000, help="log size (default 1,000,000)")
     ap.add_argument("--sizes", help="comma-separated sizes: run only deepeyes at each and report peak RSS per size")
+    ap.add_argument("--engine", choices=("row", "columnar"), default="row", help="the engine --sizes runs")
     ap.add_argument("--peers", type=Path, default=DEFAULT_PEERS,
                     help=f"folder with gen_invocations.py, polars_pipeline.py, orjson_ceiling.py (default {DEFAULT_PEERS})")
     ap.add_argument("--workdir", type=Path, help="where to put the log and outputs (default: a fresh temp folder)")
