@@ -124,7 +124,7 @@ def different_files(row: Path, columnar: Path) -> list[str]:
     manifest hold times and so always differ; they are left out)."""
     names = {p.relative_to(row) for p in row.rglob("*") if p.is_file()}
     names |= {p.relative_to(columnar) for p in columnar.rglob("*") if p.is_file()}
-    return sorted(str(n) for n in names if not n.name.startswith(("training_report_", "manifest.json"))
+    return sorted(str(n) for n in names if not n.name.startswith(("training_report_", "manifest.json", ".deepeyes.lock"))
                   and (not (row / n).exists() or not (columnar / n).exists()
                        or (row / n).read_bytes() != (columnar / n).read_bytes()))
 

@@ -153,7 +153,7 @@ class EngineSettings:
 
     name: str = attrs.field(default="auto", validator=_one_of(ENGINES))
     #: Bytes of log the columnar engine reads at once (cut at a line end); memory follows it.
-    chunk_bytes: int = attrs.field(default=32 * 2**20, validator=_at_least(1))
+    chunk_bytes: int = attrs.field(default=8 * 2**20, validator=_at_least(1))
 
 
 #: The defaults, as instances: ``quality_threshold: float = COLLECTOR.quality_threshold``.

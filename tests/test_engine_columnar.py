@@ -100,6 +100,20 @@ def test_the_broken_sample_gives_the_same_rejections(tmp_path, plugins, monkeypa
     assert {"malformed JSON", "malformed record"} <= reasons
 
 
+def test_sessions_carry_over_from_one_file_and_source_to_the_next(tmp_path, plugins, monkeypatch):
+    """Two sources, three files: the row engine groups them as one stream, and so does the columnar one."""
+    monkeypatch.setattr(collector_module, "_SWEEP_EVERY", 64)
+    lines = SAMPLE_LOG.read_bytes().splitlines(keepends=True)
+    (tmp_path / "a.jsonl").write_bytes(b"".join(lines[:1500]))
+    (tmp_path / "b.jsonl").write_bytes(b"".join(lines[1500:]))
+    config = _config(tmp_path / "a.jsonl", session_timeout_seconds=900, quality_threshold=0.75)
+    config["sources"] = [{"name": "baseline", "paths": [str(tmp_path / "a.jsonl"), str(BROKEN_LOG)]},
+                         {"name": "baseline", "paths": [str(tmp_path / "b.jsonl")]}]
+    _run(config, tmp_path / "row", "row")
+    _run(config, tmp_path / "columnar", "columnar", chunk_bytes=20_000)
+    _assert_same_files(tmp_path / "row", tmp_path / "columnar")
+
+
 # -- hypothesis: generated logs ---------------------------------------------------------------
 
 _SECRET = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key id: redacted by both engines
@@ -263,3 +277,16 @@ def test_records_handed_in_run_on_the_row_engine(tmp_path, plugins):
 def test_an_unknown_engine_is_a_config_error():
     with pytest.raises(ConfigError, match=r"engine.*name must be one of 'auto', 'row', 'columnar'"):
         parse_config({**_config(SAMPLE_LOG), "engine": {"name": "fast"}})
+
+
+def test_the_cli_summary_names_the_engine_and_why(tmp_path):
+    import os
+    import subprocess
+
+    command = [sys.executable, "-m", "deepeyes_core.cli", "run", str(ROOT / "examples" / "quickstart.toml"),
+               "--output-dir", str(tmp_path), "--no-progress", "--set", "backend.name=dry-run",
+               "--set", "engine.name=row"]
+    env = {**os.environ, "DEEPEYES_LOAD_PLUGINS": "", "COLUMNS": "200"}
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert 'engine' in done.stdout and '[engine] name = "row"' in done.stdout
