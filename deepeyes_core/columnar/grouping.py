@@ -147,13 +147,14 @@ class SessionGrouper:
                  rows=pl.col("row"))
             .with_columns(next_first=pl.col("first").shift(-1).over(_KEYS))
         )
-        last = groups["last"].to_numpy()
-        at = np.maximum(np.searchsorted(sweeps, last, "left"), np.searchsorted(horizons, groups["last_stamp"].to_numpy(), "right"))
-        next_first = groups["next_first"].fill_null(np.iinfo(np.int64).max).to_numpy()
-        by_sweep = at < len(sweeps)
-        sweep_pos = np.where(by_sweep, sweeps[np.clip(at, 0, max(len(sweeps) - 1, 0))] if len(sweeps) else 0, 0)
-        by_sweep &= sweep_pos < next_first
-        closed = by_sweep | (next_first < np.iinfo(np.int64).max)
+        # The first sweep at or after a group's last call whose horizon passed that call, if any.
+        never = np.iinfo(np.int64).max
+        at = np.maximum(np.searchsorted(sweeps, groups["last"].to_numpy(), "left"),
+                        np.searchsorted(horizons, groups["last_stamp"].to_numpy(), "right"))
+        sweep_pos = np.append(sweeps, never)[at]
+        next_first = groups["next_first"].fill_null(never).to_numpy()
+        by_sweep = sweep_pos < next_first  # swept before its key's next call arrived
+        closed = by_sweep | (next_first < never)
         groups = groups.with_columns(
             closed=pl.Series(closed), emit=pl.Series(np.where(by_sweep, sweep_pos, next_first)),
             phase=pl.Series(by_sweep.astype(np.int8)),
@@ -179,9 +180,7 @@ class SessionGrouper:
         if self.open_frame is None or self.open_frame.height == 0:
             return []
         pl = self.pl
-        frame = self.open_frame.with_row_index("row").with_columns(
-            start=pl.col("pos").shift(1).over(_KEYS).is_null()
-        )
+        frame = self.open_frame.with_row_index("row")
         # Every open group is its key's only open group: one per key, in the order they opened.
         groups = frame.group_by(_KEYS, maintain_order=True).agg(pl.col("pos").first().alias("first"), rows=pl.col("row"))
         events = [
