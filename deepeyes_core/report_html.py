@@ -219,6 +219,10 @@ def render_report(report: Mapping[str, Any]) -> str:
          else ev.get("improvement_summary") or f"{ev['improvement_pct']:+.1f} pts"),
         ("ready for RL", str(ev.get("readiness_for_rl"))),
     ]
+    if ev.get("headline_set"):
+        headline_figures = (ev.get("sets") or {}).get(ev["headline_set"]) or {}
+        cards.insert(1, ("measured on", f"{_SET_TITLES[ev['headline_set']].split(' (')[0]} "
+                                        f"({headline_figures.get('examples', '-')})"))
     body = [
         f"<h1>deepeyes training report</h1><p class=sub>{_esc(report.get('generated_at', ''))} · backend "
         f"<b>{_esc(report.get('backend', ''))}</b> · status <b>{_esc(report.get('status', ''))}</b></p>",
