@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import attrs
 
 from deepeyes_core import (
-    InvalidSetting,
+    ConfigError,
     Rejection,
     RoutedExample,
     Routes,
@@ -19,10 +19,7 @@ from deepeyes_core import (
     require_sampler,
 )
 
-
-def _rate(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise InvalidSetting(f"{attribute.name} must be a pass rate between 0 and 1, got {value}")
+_RATE = (attrs.validators.ge(0.0), attrs.validators.le(1.0))
 
 
 class PassRateRouter:
@@ -43,18 +40,16 @@ class PassRateRouter:
     class Options:
         samples: int = attrs.field(default=4, validator=attrs.validators.ge(1))
         temperature: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
-        reliable_at: float = attrs.field(default=1.0, validator=_rate)
-        sft_at_most: float = attrs.field(default=0.0, validator=_rate)
+        reliable_at: float = attrs.field(default=1.0, validator=_RATE)
+        sft_at_most: float = attrs.field(default=0.0, validator=_RATE)
         seed: int | None = None
 
-        def __attrs_post_init__(self) -> None:
-            if self.sft_at_most >= self.reliable_at:
-                raise InvalidSetting(
-                    f"sft_at_most ({self.sft_at_most}) must be below reliable_at ({self.reliable_at}), "
-                    "or no example could go to the RL pool"
-                )
-
     def __init__(self, options: Options):
+        if options.sft_at_most >= options.reliable_at:
+            raise ConfigError(
+                f"router {self.name!r}: sft_at_most ({options.sft_at_most}) must be below reliable_at "
+                f"({options.reliable_at}), or no example could go to the RL pool"
+            )
         self.options = options
 
     def check(self, backend: object) -> None:
