@@ -154,3 +154,29 @@ def test_examples_without_steps_are_scored_blind_on_the_exact_sequence():
         assert [r.passes for r in routed] == [right_of(e.prompt("task")) for e in examples]
         assert {r.mode for r in routed} == {"blind-sequence"}
     assert sorted({right_of(e.prompt("task")) for e in examples}) == [0, 2, 4]  # every class is exercised
+
+
+def test_trl_sampling_really_samples_and_a_seed_repeats_it(tmp_path):
+    pytest.importorskip("trl")
+    from deepeyes_trl import tiny
+    from deepeyes_trl.backend import TrlBackend
+    from deepeyes_trl.engine import TrlSettings
+
+    small = TrlSettings(tiny_vocab_size=300, tiny_hidden_size=32, tiny_layers=1, tiny_heads=2, max_new_tokens=12)
+    model, tokenizer = tiny.build([f"call db with id {i} then mail ops" for i in range(50)], small)
+    model.save_pretrained(tmp_path / "base")
+    tokenizer.save_pretrained(tmp_path / "base")
+    backend = TrlBackend(TrlSettings(model=str(tmp_path / "base"), max_new_tokens=12))
+    settings = TrainingSettings("local", prompt_layout="task")
+    prompts = ["Task: look up order 7", "Task: mail the ops team"]
+
+    def draw(seed: int) -> list[list[str]]:
+        return asyncio.run(backend.sample(prompts, Sampling(4, 1.0, seed), settings))
+
+    first = draw(1)
+    assert [len(answers) for answers in first] == [4, 4]
+    assert all(len(set(answers)) > 1 for answers in first)  # k samples at temperature 1.0 differ
+    assert draw(1) == first
+    assert draw(2) != first
+    with pytest.raises(ConfigError, match='"tiny" has no base model before training'):
+        asyncio.run(TrlBackend(TrlSettings()).sample(prompts, Sampling(), settings))
