@@ -180,3 +180,38 @@ def test_trl_sampling_really_samples_and_a_seed_repeats_it(tmp_path):
     assert draw(2) != first
     with pytest.raises(ConfigError, match='"tiny" has no base model before training'):
         asyncio.run(TrlBackend(TrlSettings()).sample(prompts, Sampling(), settings))
+
+
+def test_a_rerun_of_anthropic_sampling_pays_nothing_twice(tmp_path, monkeypatch):
+    pytest.importorskip("anthropic")
+    from deepeyes_anthropic.backend import AnthropicBackend
+
+    from .test_anthropic_backend import KEY, TEST
+    from .test_anthropic_fakeapi import FakeAnthropicAPI
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    asked: dict[str, int] = {}
+
+    def sometimes_right(body):
+        """Every other request for a prompt is answered right: 2 of 4 samples."""
+        prompt = body["messages"][-1]["content"]
+        asked[prompt] = asked.get(prompt, 0) + 1
+        example = next(e for e in TEST if e.prompt("catalogue") == prompt)
+        return example.completion() if asked[prompt] % 2 else "I would look it up."
+
+    examples, settings = TEST[:5], TrainingSettings("claude-haiku-4-5", prompt_layout="catalogue")
+    api = FakeAnthropicAPI(sometimes_right)
+
+    def route(seed: int):
+        backend = AnthropicBackend(AnthropicBackend.Options(cache_dir=str(tmp_path / "cache")), http_client=api.client())
+        return asyncio.run(base_model_passes(examples, backend, Sampling(4, 1.0, seed), settings))
+
+    first = route(3)
+    posts = api.posts()
+    assert len(posts) == 5 * 4 and not any("temperature" in p for p in posts)  # the API takes none
+    assert [r.passes for r in first] == [2] * 5 and {r.mode for r in first} == {"blind-sequence"}
+    assert route(3) == first and len(api.posts()) == 20  # the rerun is served from the cache
+    route(4)
+    assert len(api.posts()) == 40  # another seed draws new samples
+    with pytest.raises(ConfigError, match="takes no sampling parameters"):
+        asyncio.run(base_model_passes(examples, AnthropicBackend(), Sampling(4, 0.7, 3), settings))
