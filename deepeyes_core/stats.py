@@ -148,6 +148,9 @@ def _run_tables(stats: dict[str, Any]) -> list[Table]:
     if leakage := stats.get("leakage"):
         pairs = leakage.get("near_duplicate_pairs") or {}
         _row(summary, "near-duplicates across splits", ", ".join(f"{k} {v}" for k, v in pairs.items()) or "-")
+    if routing := stats.get("routing"):
+        _row(summary, f"routed ({routing['router']}, {routing['samples']} samples at temperature {routing['temperature']})",
+             f"sft {routing['sft']}, rl pool {routing['rl_pool']}, dropped as solved {routing['dropped_solved']}")
     tables.append(summary)
     if splits:
         tables.append(_splits_table(splits, "splits"))

@@ -215,3 +215,17 @@ def test_a_rerun_of_anthropic_sampling_pays_nothing_twice(tmp_path, monkeypatch)
     assert len(api.posts()) == 40  # another seed draws new samples
     with pytest.raises(ConfigError, match="takes no sampling parameters"):
         asyncio.run(base_model_passes(examples, AnthropicBackend(), Sampling(4, 0.7, 3), settings))
+
+
+def test_deepeyes_stats_prints_the_routes(deepeyes_plugins, deepeyes_run, capsys, monkeypatch):
+    from deepeyes_core.cli import main
+
+    monkeypatch.setenv("COLUMNS", "240")  # one table row a line
+
+    plugins = deepeyes_plugins(StubPlugin())
+    result = deepeyes_run(plugins, backend={"name": "stub-sampler"}, router={"name": "pass-rate"},
+                          trainer={"min_examples": 3})
+    routing = result["dataset_stats"]["routing"]
+    assert main(["stats", str(Path(result["rejects_file"]).parent)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"sft {routing['sft']}, rl pool {routing['rl_pool']}, dropped as solved {routing['dropped_solved']}" in out
