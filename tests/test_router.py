@@ -108,6 +108,8 @@ def test_the_router_routes_by_known_pass_rates(deepeyes_plugins, deepeyes_run, t
     # The RL pool's records are the jsonl exporter's records plus the pass rate.
     assert set(pool[0]) == {"task_id", "prompt", "completion", "metadata", "pass_rate", "passes", "samples", "pass_mode"}
     assert result["files"]["rl_pool"] == str(run / "rl_pool.jsonl")
+    report = json.loads(Path(result["report_file"]).read_text())
+    assert "route" in report["timings_s"] and report["dataset_stats"]["routing"] == routing
     manifest = json.loads((run / "manifest.json").read_text())
     assert "rl_pool.jsonl" in json.dumps(manifest)
 
