@@ -20,6 +20,7 @@ from .baseline import (
 )
 from .collector import ToolCatalogue, TrajectoryCollector
 from .components import (
+    BaseSampler,
     Component,
     DifficultyClassifier,
     EpochMetrics,
@@ -27,6 +28,10 @@ from .components import (
     ModelRole,
     NoOptions,
     RecordExporter,
+    RoutedExample,
+    Router,
+    Routes,
+    Sampling,
     SourceItem,
     SplitRatios,
     Splitter,
@@ -118,12 +123,21 @@ from .chat import (
     tool_message_problems,
 )
 from .tool_schemas import API_TOOL_NAME, tool_definition, tool_problems
+from .routing import RL_POOL_FILE, base_model_passes, require_sampler
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, EvaluationSettings, InvalidSetting, TrainerSettings
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
+    "BaseSampler",
+    "RoutedExample",
+    "Router",
+    "Routes",
+    "Sampling",
+    "RL_POOL_FILE",
+    "base_model_passes",
+    "require_sampler",
     "API_TOOL_NAME",
     "arguments_match",
     "AssistantTurn",

@@ -106,6 +106,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
     stats = result.get("dataset_stats") or {}
     table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))
+    if routing := stats.get("routing"):
+        table.add_row(f"routed ({routing['samples']} samples, temperature {routing['temperature']})",
+                      f"sft {routing['sft']}, rl pool {routing['rl_pool']}, dropped as solved {routing['dropped_solved']}")
     training = result.get("training") or {}
     table.add_row("trained", "yes" if training.get("trained") else escape(f"no: {training.get('reason', '')}"))
     headline = {"step": "whole trajectories, step mode", "blind-sequence": "exact sequence, blind mode"}.get(

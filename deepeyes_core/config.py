@@ -71,6 +71,8 @@ class RunConfig:
     exporters: list[ComponentConfig] | None = None
     trainer: TrainerSettings = TrainerSettings()
     backend: ComponentConfig | None = None
+    #: No default: without a ``[router]`` table every example goes to SFT, as before.
+    router: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
     evaluation: EvaluationSettings = EvaluationSettings()
 
@@ -189,4 +191,7 @@ def _without_secrets(value: Any) -> Any:
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
     """The config as plain data, the way it would be written in TOML (for reports); secrets masked."""
-    return _without_secrets(_config_converter.unstructure(config))
+    data = _config_converter.unstructure(config)
+    if data.get("router") is None:
+        data.pop("router", None)  # a run without a router reports its config as before
+    return _without_secrets(data)

@@ -27,6 +27,7 @@ from .redaction import RedactionOptions
 from .components import (
     DifficultyClassifier,
     Exporter,
+    Router,
     Splitter,
     TaskDescriber,
     Tool,
@@ -210,6 +211,44 @@ def deepeyes_training_backends() -> Iterable[type[TrainingBackend]]:
         @hookimpl
         def deepeyes_training_backends():
             return [EchoBackend]
+    """
+
+
+@hookspec
+def deepeyes_routers() -> Iterable[type[Router]]:
+    """Return the router classes this plugin provides.
+
+    Called once when the plugin manager loads. A run uses a router only when its config has a
+    ``[router]`` table (there is no default). ``check(backend)`` is called when the pipeline is
+    built and raises ConfigError when the router cannot work with that backend; ``async
+    route(examples, backend, settings)`` runs after dedup and the format check, before the split
+    (the ``route`` stage), and returns ``Routes``: ``sft`` (kept for cold-start SFT), ``rl_pool``
+    (written to ``rl_pool.jsonl``) and ``rejected`` (each with its ``Rejection``, into
+    ``rejects.jsonl``), every example in exactly one. The built-in ``pass-rate`` router samples
+    the base model through the backend's ``sample``/``sample_steps`` (DeepEyesV2's curation).
+    Example::
+
+        from deepeyes_core import NoOptions, RoutedExample, Routes, hookimpl
+
+        class LongOnesToRl:
+            \"\"\"Trajectories of five calls or more go to the RL pool, unscored.\"\"\"
+            name = "long-to-rl"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            def check(self, backend):
+                pass  # needs no model
+
+            async def route(self, examples, backend, settings):
+                items = [RoutedExample(e, 0, 1, "none") for e in examples]
+                return Routes(sft=tuple(i for i in items if i.example.sequence_length < 5),
+                              rl_pool=tuple(i for i in items if i.example.sequence_length >= 5))
+
+        @hookimpl
+        def deepeyes_routers():
+            return [LongOnesToRl]
     """
 
 

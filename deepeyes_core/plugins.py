@@ -25,6 +25,7 @@ from .components import (
     DifficultyClassifier,
     Exporter,
     NoOptions,
+    Router,
     Splitter,
     TaskDescriber,
     Tool,
@@ -42,6 +43,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_builtin.source_describer",
     "deepeyes_builtin.group_splitter",
     "deepeyes_builtin.sharegpt",
+    "deepeyes_builtin.router",
     "deepeyes_anthropic.messages_source",
     "deepeyes_anthropic.claude_code_source",
     "deepeyes_anthropic.exporters",
@@ -65,6 +67,7 @@ _PROTOCOLS = {
     "splitter": Splitter,
     "exporter": Exporter,
     "training_backend": TrainingBackend,
+    "router": Router,
 }
 
 
