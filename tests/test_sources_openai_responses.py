@@ -283,6 +283,22 @@ def test_flat_lines_string_input_mcp_calls_and_error_flags(responses, tmp_path):
     assert string_input.reason == "awaiting tool results"
 
 
+def test_chains_follow_previous_response_id_and_stop_at_a_loop(responses, tmp_path):
+    def line(response_id, previous, *items, output=()):
+        request = {"input": list(items), **({"previous_response_id": previous} if previous else {})}
+        return {"request": request, "response": {"id": response_id, "output": list(output)}}
+
+    lines = [
+        line("r1", None, USER, output=[call("a")]),
+        line("r2", "r1", output("a"), output=[answer("Sunny in Oslo.")]),
+        line("r1", "r2", {"role": "user", "content": "again"}, output=[call("b")]),  # r1 now points back to r2
+        line("r3", "r1", output("b")),
+    ]
+    items = read(responses, write_lines(tmp_path / "chain.jsonl", lines))
+    assert [getattr(i, "reason", None) for i in items] == ["awaiting tool results", None, "awaiting tool results", "malformed record"]
+    assert (items[1].tool_sequence, items[1].final_answer, items[1].user_request) == (("get_weather",), "Sunny in Oslo.", "Weather in Oslo?")
+
+
 def span(span_id, trace_id="trace_1", kind="function", parent="agent_1", start="2025-01-01T00:00:01", **data):
     return {
         "object": "trace.span", "id": span_id, "trace_id": trace_id, "parent_id": parent,

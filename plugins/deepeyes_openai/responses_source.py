@@ -116,11 +116,15 @@ class OpenAIResponsesSource:
         if previous is None:
             return []
         parts: list[list[Any]] = []
+        seen: set[str] = set()
         while previous is not None:
             if not isinstance(previous, str) or previous not in chains:
                 raise RecordRejected(
                     "unknown previous_response_id", f"{previous!r} is not a response read before this line"
                 )
+            if previous in seen:
+                raise RecordRejected.malformed(f"the previous_response_id chain comes back to {previous}")
+            seen.add(previous)
             previous, items = chains[previous]
             parts.append(items)
         return [item for part in reversed(parts) for item in part]
