@@ -51,6 +51,8 @@ BUILTIN_PLUGINS = (
     "deepeyes_anthropic.backend",
     "deepeyes_openai.chat_source",
     "deepeyes_openai.exporters",
+    "deepeyes_openai.responses_source",
+    "deepeyes_openai.agents_source",
     "deepeyes_otel.source",
     "deepeyes_trl.exporters",
     "deepeyes_trl.backend",
