@@ -16,10 +16,15 @@ from .baseline import (
     invocation_statistics,
     parse_invocation,
     read_invocations,
+    read_tool_specs,
     run_deepeyesv2_baseline,
+    tools_path,
 )
+from .baseline_config import BaselineConfig, McpServerConfig, load_baseline_config
+from .mcp_baseline import run_mcp_baseline
 from .collector import ToolCatalogue, TrajectoryCollector
 from .components import (
+    ArgumentGenerator,
     Component,
     DifficultyClassifier,
     EpochMetrics,
@@ -125,11 +130,13 @@ from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
     "API_TOOL_NAME",
+    "ArgumentGenerator",
     "arguments_match",
     "AssistantTurn",
     "atomic_json",
     "atomic_jsonl",
     "atomic_write",
+    "BaselineConfig",
     "BaselineTracker",
     "CALL_ID_PATTERN",
     "call_ids",
@@ -172,10 +179,12 @@ __all__ = [
     "invocation_statistics",
     "json_text",
     "LeakError",
+    "load_baseline_config",
     "load_config",
     "Location",
     "Manifest",
     "MatchOptions",
+    "McpServerConfig",
     "missing_outcomes",
     "MissingExtraError",
     "ModelRole",
@@ -192,6 +201,7 @@ __all__ = [
     "read_invocations",
     "read_jsonl",
     "read_records",
+    "read_tool_specs",
     "record_timestamp",
     "RecordExporter",
     "RecordRejected",
@@ -203,6 +213,7 @@ __all__ = [
     "run",
     "run_deepeyesv2_baseline",
     "run_deepeyesv2_sft",
+    "run_mcp_baseline",
     "RunConfig",
     "RunFinished",
     "RunFolder",
@@ -234,6 +245,7 @@ __all__ = [
     "tool_definition",
     "tool_message_problems",
     "tool_problems",
+    "tools_path",
     "ToolCall",
     "ToolCatalogue",
     "ToolInvocation",

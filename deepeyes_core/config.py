@@ -72,6 +72,9 @@ class RunConfig:
     trainer: TrainerSettings = TrainerSettings()
     backend: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
+    #: Phase 1's table (``deepeyes baseline --config``, see :mod:`deepeyes_core.baseline_config`);
+    #: a run ignores it.
+    baseline: dict[str, Any] | None = None
 
 
 _config_converter = converter.copy(forbid_extra_keys=True)

@@ -22,6 +22,7 @@ import pluggy
 from . import hookspecs
 from .components import (
     KINDS,
+    ArgumentGenerator,
     DifficultyClassifier,
     Exporter,
     NoOptions,
@@ -64,6 +65,7 @@ _PROTOCOLS = {
     "splitter": Splitter,
     "exporter": Exporter,
     "training_backend": TrainingBackend,
+    "argument_generator": ArgumentGenerator,
 }
 
 
