@@ -39,7 +39,13 @@ from typing import Any
 import attrs
 import cattrs
 
-from .config import ComponentConfig, _config_converter, _message, _where, apply_overrides
+from .config import (
+    ComponentConfig,
+    _config_converter,
+    _message,
+    _where,
+    apply_overrides,
+)
 from .errors import ConfigError
 from .pipeline import DEFAULT_COMPONENTS
 from .settings import InvalidSetting, _at_least, _positive

@@ -15,7 +15,14 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import attrs
 
 from .chat import StepPrompt
-from .records import Rejection, ToolCall, ToolInvocation, ToolSpec, TrainingExample, Trajectory
+from .records import (
+    Rejection,
+    ToolCall,
+    ToolInvocation,
+    ToolSpec,
+    TrainingExample,
+    Trajectory,
+)
 from .settings import DATASET, TRAINER
 
 #: What a trajectory source yields: invocations (grouped later), whole trajectories, rejections, or

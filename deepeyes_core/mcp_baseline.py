@@ -113,7 +113,7 @@ async def _quiet_exit(cm: Any, what: str) -> AsyncIterator[Any]:
         if entered:
             try:
                 await cm.__aexit__(None, None, None)
-            except Exception as exc:  # the server is gone; nothing left to close
+            except Exception as exc:  # noqa: BLE001 - the server is gone; nothing left to close
                 log.info("closing %s: %s: %s", what, type(exc).__name__, exc)
 
 
@@ -127,7 +127,7 @@ async def _connect(server: _Server, stack: contextlib.AsyncExitStack, timeout_s:
     c = server.config
     if c.command is not None:
         server.stderr = output_dir / f"mcp-{server.name}.stderr.log"
-        errlog = stack.enter_context(open(server.stderr, "w", encoding="utf-8"))
+        errlog = stack.enter_context(open(server.stderr, "w", encoding="utf-8"))  # noqa: ASYNC230, SIM115
         params = StdioServerParameters(command=c.command, args=c.args, env=c.env or None, cwd=c.cwd)
         transport = stdio_client(params, errlog=errlog)
     else:
@@ -185,7 +185,7 @@ async def _call(server: _Server, tool: str, arguments: dict[str, Any], timeout_s
         if exc.error.code != CONNECTION_CLOSED:
             return None, ToolStatus.FAILURE, f"MCP error {exc.error.code}: {exc.error.message}"
         reason = exc.error.message
-    except Exception as exc:  # the transport broke under the call: the server is gone
+    except Exception as exc:  # noqa: BLE001 - the transport broke under the call: the server is gone
         reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
     else:
         if result.is_error:
@@ -218,7 +218,7 @@ async def run_mcp_baseline(
         for server in servers:
             try:
                 await _connect(server, stack, config.startup_timeout_s, output_dir)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure to start is this server's, reported
                 server.error = f"MCP server {server.name!r} could not be started: {type(exc).__name__}: {exc}{server.stderr_tail()}"
                 server.tools = []
                 log.error("%s", server.error)

@@ -47,6 +47,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_anthropic.exporters",
     "deepeyes_anthropic.describer",
     "deepeyes_anthropic.backend",
+    "deepeyes_anthropic.arguments",
     "deepeyes_openai.chat_source",
     "deepeyes_openai.exporters",
     "deepeyes_otel.source",

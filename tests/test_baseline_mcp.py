@@ -21,6 +21,7 @@ from deepeyes_core import (
     InputError,
     McpServerConfig,
     NoOptions,
+    ToolInvocation,
     ToolSpec,
     ToolStatus,
     load_baseline_config,
@@ -47,7 +48,7 @@ class FixedArguments:
     name = "fixed"
     Options = NoOptions
 
-    def __init__(self, options: NoOptions = NoOptions()):
+    def __init__(self, options: NoOptions | None = None):
         pass
 
     async def arguments(self, tool: ToolSpec, count: int, seed: int) -> list[dict]:
@@ -92,7 +93,7 @@ def test_every_planned_call_is_logged_with_its_real_outcome(phase1):
     assert phase1["planned"] == server["planned"] == 10
     assert server["succeeded"] + server["failed"] == 10
     logged = log_lines(phase1["log_file"])
-    assert len(logged) == 10 and all(not isinstance(i, type(None)) for i in logged)
+    assert len(logged) == 10 and all(isinstance(i, ToolInvocation) for i in logged)
     by_tool: dict[str, list] = {}
     for inv in logged:
         by_tool.setdefault(inv.tool_name, []).append(inv)

@@ -28,7 +28,7 @@ _FORMATS = {
     "date-time": lambda rng: f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
     "email": lambda rng: f"{rng.choice(_WORDS)}@example.com",
     "uri": lambda rng: f"https://example.com/{rng.choice(_WORDS)}",
-    "uuid": lambda rng: "%08x-%04x-4%03x-8%03x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 12, 12, 48)),
+    "uuid": lambda rng: "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}".format(*(rng.getrandbits(b) for b in (32, 16, 12, 12, 48))),
 }
 #: A value of another type for each JSON type, for ``wrong-type`` cases.
 _WRONG = {"string": 7, "integer": "seven", "number": "many", "boolean": "yes", "array": "a", "object": "o", "null": 0}
