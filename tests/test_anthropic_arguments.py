@@ -12,9 +12,9 @@ from deepeyes_core.plugins import BUILTIN_PLUGINS
 anthropic = pytest.importorskip("anthropic")
 jsonschema = pytest.importorskip("jsonschema")
 
-from deepeyes_anthropic.arguments import TOOL_NAME, AnthropicArguments  # noqa: E402
+from deepeyes_anthropic.arguments import TOOL_NAME, AnthropicArguments
 
-from .test_anthropic_fakeapi import FakeAnthropicAPI  # noqa: E402
+from .test_anthropic_fakeapi import FakeAnthropicAPI
 
 KEY = "sk-ant-api03-TESTKEY-arguments-2b9d"
 SEARCH = ToolSpec(

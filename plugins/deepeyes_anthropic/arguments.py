@@ -28,10 +28,25 @@ from typing import Any
 
 import attrs
 
-from deepeyes_core import InputError, MissingExtraError, ToolSpec, get_plugin_manager, hookimpl, tool_definition
+from deepeyes_core import (
+    InputError,
+    MissingExtraError,
+    ToolSpec,
+    get_plugin_manager,
+    hookimpl,
+    tool_definition,
+)
 
 from .cache import DiskCache, content_key, default_cache_dir
-from .client import DEFAULT_MODEL, check_model, fatal_api_error, import_anthropic, make_client, resolve_api_key, scrub
+from .client import (
+    DEFAULT_MODEL,
+    check_model,
+    fatal_api_error,
+    import_anthropic,
+    make_client,
+    resolve_api_key,
+    scrub,
+)
 from .usage import AnthropicUsage, Prices
 
 log = logging.getLogger(__name__)
