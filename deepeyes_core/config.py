@@ -178,7 +178,9 @@ def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
     return parse_config(apply_overrides(data, overrides), str(path))
 
 
-_SECRET_OPTIONS = frozenset({"api_key"})
+#: Keys whose values a report never shows: API keys, and an MCP server's headers and environment
+#: (bearer tokens, keys), which a ``[baseline]`` table in a run's config may hold.
+_SECRET_OPTIONS = frozenset({"api_key", "headers", "env"})
 
 
 def _without_secrets(value: Any) -> Any:

@@ -199,6 +199,16 @@ def test_config_errors_name_the_key(tmp_path):
         load_baseline_config(toml)
 
 
+def test_a_run_config_may_hold_the_baseline_table_and_reports_mask_its_secrets():
+    from deepeyes_core.config import config_to_dict
+
+    server = {"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer s3cret"}}
+    cfg = parse_config({"sources": [{"name": "baseline", "paths": ["a.jsonl"]}],
+                        "baseline": {"mcp": {"servers": {"web": server}}}})
+    assert cfg.baseline["mcp"]["servers"]["web"]["url"] == server["url"]
+    assert "s3cret" not in json.dumps(config_to_dict(cfg))
+
+
 def test_a_broken_sidecar_names_file_and_field(tmp_path):
     log = tmp_path / "invocations.jsonl"
     log.write_text("")
