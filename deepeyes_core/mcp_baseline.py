@@ -123,6 +123,7 @@ async def _connect(server: _Server, stack: contextlib.AsyncExitStack, timeout_s:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.types import PaginatedRequestParams
 
     c = server.config
     if c.command is not None:
@@ -143,8 +144,6 @@ async def _connect(server: _Server, stack: contextlib.AsyncExitStack, timeout_s:
     await server.session.initialize()
     cursor = None
     while True:
-        from mcp.types import PaginatedRequestParams
-
         page = await server.session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
         wanted = c.tools
         for tool in page.tools:
