@@ -15,11 +15,19 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import attrs
 
 from .chat import StepPrompt
-from .records import Rejection, ToolCall, ToolInvocation, TrainingExample, Trajectory
+from .records import (
+    Rejection,
+    ToolCall,
+    ToolInvocation,
+    ToolSpec,
+    TrainingExample,
+    Trajectory,
+)
 from .settings import DATASET, TRAINER
 
-#: What a trajectory source yields: invocations (grouped later), whole trajectories, or rejections.
-SourceItem = ToolInvocation | Trajectory | Rejection
+#: What a trajectory source yields: invocations (grouped later), whole trajectories, rejections, or
+#: tool definitions the log declares (a ToolSpec: the catalogue then shows it as declared).
+SourceItem = ToolInvocation | Trajectory | Rejection | ToolSpec
 
 #: The model an evaluation asks a backend to answer with.
 ModelRole = Literal["base", "trained"]
@@ -32,6 +40,7 @@ KINDS = (
     "exporter",
     "training_backend",
     "router",
+    "argument_generator",
 )
 
 
@@ -174,6 +183,15 @@ class StepGenerator(Protocol):
         the tools), the calls the model makes next, parsed from its answer (empty when it made
         none or answered in a form that is not a call), in order; None when this backend cannot
         answer (nothing was trained), which evaluation reports as "not measured"."""
+        ...
+
+
+class ArgumentGenerator(Component, Protocol):
+    """Makes the arguments Phase 1 calls a tool with, from the tool's definition (its JSON Schema)."""
+
+    async def arguments(self, tool: ToolSpec, count: int, seed: int) -> list[dict[str, Any]]:
+        """Exactly ``count`` argument objects for ``tool``, in order; the same for the same seed
+        where the generator can promise it (a cached LLM answer, a seeded generator)."""
         ...
 
 

@@ -75,6 +75,9 @@ class RunConfig:
     router: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
     evaluation: EvaluationSettings = EvaluationSettings()
+    #: Phase 1's table (``deepeyes baseline --config``, see :mod:`deepeyes_core.baseline_config`);
+    #: a run ignores it.
+    baseline: dict[str, Any] | None = None
 
 
 _config_converter = converter.copy(forbid_extra_keys=True)
@@ -178,7 +181,9 @@ def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
     return parse_config(apply_overrides(data, overrides), str(path))
 
 
-_SECRET_OPTIONS = frozenset({"api_key"})
+#: Keys whose values a report never shows: API keys, and an MCP server's headers and environment
+#: (bearer tokens, keys), which a ``[baseline]`` table in a run's config may hold.
+_SECRET_OPTIONS = frozenset({"api_key", "headers", "env"})
 
 
 def _without_secrets(value: Any) -> Any:

@@ -25,6 +25,7 @@ from .events import RunFinished, StageFinished, StageStarted
 
 from .redaction import RedactionOptions
 from .components import (
+    ArgumentGenerator,
     DifficultyClassifier,
     Exporter,
     Router,
@@ -262,6 +263,32 @@ def deepeyes_tools() -> Iterable[Tool]:
         def deepeyes_tools():
             yield Tool(name="upper", invoke=lambda args: args["text"].upper(),
                        sample_arguments=lambda rng: {"text": rng.choice(["a", "b"])})
+    """
+
+
+@hookspec
+def deepeyes_argument_generators() -> Iterable[type[ArgumentGenerator]]:
+    """Return the argument generator classes this plugin provides.
+
+    Called once when the plugin manager loads. Phase 1 over MCP servers (``[baseline.arguments]``
+    names one) asks ``async arguments(tool, count, seed)`` for exactly ``count`` argument objects
+    for a tool, given its ``ToolSpec`` (name, description, JSON Schema from the server's
+    ``tools/list``). Example::
+
+        class EmptyArguments:
+            \"\"\"Calls every tool with no arguments.\"\"\"
+            name = "empty"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            async def arguments(self, tool, count, seed):
+                return [{} for _ in range(count)]
+
+        @hookimpl
+        def deepeyes_argument_generators():
+            return [EmptyArguments]
     """
 
 

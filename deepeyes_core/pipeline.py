@@ -40,6 +40,7 @@ DEFAULT_COMPONENTS: Mapping[str, str] = {
     "splitter": "stratified",
     "exporter": "jsonl",
     "training_backend": "dry-run",
+    "argument_generator": "schema",
 }
 
 #: Where a run writes when neither the config nor the caller says (the guide's folder).

@@ -22,6 +22,7 @@ import pluggy
 from . import hookspecs
 from .components import (
     KINDS,
+    ArgumentGenerator,
     DifficultyClassifier,
     Exporter,
     NoOptions,
@@ -49,6 +50,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_anthropic.exporters",
     "deepeyes_anthropic.describer",
     "deepeyes_anthropic.backend",
+    "deepeyes_anthropic.arguments",
     "deepeyes_openai.chat_source",
     "deepeyes_openai.exporters",
     "deepeyes_openai.responses_source",
@@ -70,6 +72,7 @@ _PROTOCOLS = {
     "exporter": Exporter,
     "training_backend": TrainingBackend,
     "router": Router,
+    "argument_generator": ArgumentGenerator,
 }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from deepeyes_core import NoOptions, SourceItem, read_invocations
+from deepeyes_core import NoOptions, SourceItem, read_invocations, read_tool_specs
 
 
 class BaselineSource:
-    """JSONL of ToolInvocation records, as BaselineTracker writes them (one call per line)."""
+    """JSONL of ToolInvocation records, as BaselineTracker writes them (one call per line).
+
+    A log's ``<stem>.tools.json`` sidecar (Phase 1 over MCP writes one), where present, is read
+    first: its tool definitions are yielded as ToolSpecs, so examples carry the real definitions."""
 
     name = "baseline"
     Options = NoOptions
@@ -19,4 +22,5 @@ class BaselineSource:
 
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
         for path in paths:
+            yield from read_tool_specs(path)
             yield from read_invocations(path)
