@@ -49,6 +49,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_openai.chat_source",
     "deepeyes_openai.exporters",
     "deepeyes_otel.source",
+    "deepeyes_langfuse.source",
     "deepeyes_trl.exporters",
     "deepeyes_trl.backend",
 )
