@@ -24,7 +24,8 @@ call's parameters are the model's arguments; its result the observation's ``outp
 of level ERROR is a FAILURE whose error is its ``statusMessage`` (else "ERROR"), keeping any output
 it recorded. A trace without calling generations reads its TOOL observations, in ``startTime``
 order, as calls with their input as parameters, without turn structure. A TOOL observation under
-another TOOL observation (``parentObservationId``) is part of that call, not a call of the agent.
+another TOOL observation, or under the observation a call was paired with (``parentObservationId``),
+is part of that call, not a call of the agent.
 
 **Request, answer, tools.** The user request is the trace's ``input`` when it is a text or a
 message list (or ``{"messages": [...]}``), else the first user message of the first generation's
@@ -229,7 +230,9 @@ def _turn_order(generation: _Generation) -> tuple[Any, ...]:
     return (generation.observation.start, size, end, generation.observation.index)
 
 
-def _pair(generations: list[_Generation], candidates: list[_Observation]) -> list[tuple[_Call, _Observation, int]]:
+def _pair(
+    generations: list[_Generation], candidates: list[_Observation], by_id: dict[str, _Observation]
+) -> list[tuple[_Call, _Observation, int]]:
     """Each call of each calling generation with its tool observation and its step number."""
     claimed: set[str] = set()
     paired = []
@@ -248,7 +251,9 @@ def _pair(generations: list[_Generation], candidates: list[_Observation]) -> lis
             match = next((o for o in named if _input_arguments(o.input) == call.arguments), named[0])
             claimed.add(match.id)
             paired.append((call, match, step))
-    unclaimed = [o.id for o in candidates if o.type == "TOOL" and o.id not in claimed]
+    unclaimed = [
+        o.id for o in candidates if o.type == "TOOL" and o.id not in claimed and not _inside(o, by_id, claimed.__contains__)
+    ]
     if unclaimed:
         raise RecordRejected(
             "unpaired tool observation", f"no generation asked for tool observation(s) {', '.join(unclaimed)}"
@@ -286,10 +291,13 @@ class LangfuseSource:
         generations = sorted(
             (_generation(o) for o in observations if o.type == "GENERATION"), key=_turn_order
         )
-        candidates = [o for o in observations if o.type in _TOOL_TYPES and not _inside_tool(o, by_id)]
+        candidates = [
+            o for o in observations
+            if o.type in _TOOL_TYPES and not _inside(o, by_id, lambda i: by_id[i].type == "TOOL")
+        ]
         calling = [g for g in generations if g.calls]
         if calling:
-            paired = _pair(generations, candidates)
+            paired = _pair(generations, candidates, by_id)
             paired.sort(key=lambda p: p[2])  # by step; within one, in the generation's order
         else:
             paired = [
@@ -325,11 +333,12 @@ class LangfuseSource:
         )
 
 
-def _inside_tool(observation: _Observation, by_id: dict[str, _Observation]) -> bool:
+def _inside(observation: _Observation, by_id: dict[str, _Observation], test: Any) -> bool:
+    """Whether an ancestor of ``observation`` (by ``parentObservationId``) passes ``test(id)``."""
     seen = {observation.id}
     parent = observation.parent
     while parent is not None and parent not in seen and parent in by_id:
-        if by_id[parent].type == "TOOL":
+        if test(parent):
             return True
         seen.add(parent)
         parent = by_id[parent].parent
