@@ -89,10 +89,11 @@ def summary(items):
 
 def test_reads_what_the_langfuse_sdk_produced(source):
     items = read(source, SAMPLE)
-    assert len(items) == len(SAMPLE_LINES) == 4
-    paris, japan, atlantis, greeting = items
-    assert isinstance(greeting, Rejection) and greeting.reason == "no tool calls" and greeting.records == 1
-    assert [t.session_id for t in (paris, japan, atlantis)] == ["sess-paris", "sess-japan", "sess-atlantis"]
+    assert len(items) == len(SAMPLE_LINES) == 9
+    [greeting] = [i for i in items if isinstance(i, Rejection)]
+    assert (greeting.reason, greeting.records, greeting.locations[0].line) == ("no tool calls", 1, 9)
+    kept = {t.session_id: t for t in items if isinstance(t, Trajectory)}
+    paris, japan, atlantis, rome, oslo = (kept[f"sess-{n}"] for n in ("paris", "japan", "atlantis", "rome", "oslo"))
     assert paris.trajectory_id == SAMPLE_LINES[0]["id"] and paris.agent_name == "travel-agent"
     # @observe records the agent's arguments as the trace input; the request is the generation's user message
     assert paris.user_request == "What's the weather in Paris right now?"
@@ -111,9 +112,16 @@ def test_reads_what_the_langfuse_sdk_produced(source):
     assert book.status is ToolStatus.FAILURE and book.result is None
     assert book.error == "no hotel named 'Poseidon Palace' in the booking service"
     assert [(t.calls, t.text) for t in atlantis.turns] == [(1, "Let me find hotels first."), (1, None)]
+    assert kept["sess-narnia"].invocations[0].error == "unknown city: Narnia"
+    # two different tools in one parallel step, then a third step
+    assert rome.tool_sequence == ("get_weather", "search_hotels", "book_hotel")
+    assert [(t.calls, t.text) for t in rome.turns] == [(2, "Weather and hotels at once."), (1, "Coral Inn is the cheapest.")]
+    assert rome.invocations[2].result["confirmation"] == "CI-2025-12-05"
+    # one tool twice with the same arguments: two steps, two observations
+    assert [t.calls for t in oslo.turns] == [1, 1] and len({v.invocation_id for v in oslo.invocations}) == 2
     tool_ids = {o["id"] for line in SAMPLE_LINES for o in line["observations"] if o["type"] == "TOOL"}
-    assert {v.invocation_id for t in (paris, japan, atlantis) for v in t.invocations} == tool_ids
-    assert all(v.location.file == str(SAMPLE) for t in (paris, japan, atlantis) for v in t.invocations)
+    assert {v.invocation_id for t in kept.values() for v in t.invocations} == tool_ids
+    assert all(v.location.file == str(SAMPLE) for t in kept.values() for v in t.invocations)
 
 
 def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):
@@ -312,7 +320,6 @@ def test_a_dry_run_exports_every_call_and_result_of_the_sample(manager, tmp_path
         "sources": [{"name": "langfuse", "paths": [str(SAMPLE)]}],
         "describer": {"name": "source"},
         "collector": {"quality_threshold": 0.0, "min_trajectory_length": 1},
-        "dataset": {"train_ratio": 1 / 3, "val_ratio": 1 / 3, "test_ratio": 1 / 3},  # three examples
         "backend": {"name": "dry-run"},
         "trainer": {"min_examples": 1},
         "exporters": [{"name": "jsonl"}, {"name": "openai-chat", "token_counter": "approximate", "min_train_examples": 1}],
@@ -324,12 +331,12 @@ def test_a_dry_run_exports_every_call_and_result_of_the_sample(manager, tmp_path
         for split in ("train", "val", "test")
         for line in (out / "openai-chat" / f"sft_{split}.jsonl").read_text().splitlines()
     ]
-    assert len(records) == 3  # the three traces with tool calls
+    assert len(records) == 8  # the eight traces with tool calls
     calls = [(c["function"]["name"], json.loads(c["function"]["arguments"]))
              for r in records for m in r["messages"] if m["role"] == "assistant" for c in m.get("tool_calls") or ()]
     results = [m["content"] for r in records for m in r["messages"] if m["role"] == "tool"]
     tools = [o for line in SAMPLE_LINES for o in line["observations"] if o["type"] == "TOOL"]
-    assert len(calls) == len(results) == len(tools) == 5
+    assert len(calls) == len(results) == len(tools) == 14
     assert sorted(calls, key=json.dumps) == sorted(
         ((o["name"], o["input"]["kwargs"]) for o in tools), key=json.dumps
     )

@@ -6,9 +6,9 @@
 A small travel agent is instrumented as Langfuse's documentation shows: ``@observe`` on the agent
 (the trace's root observation), ``start_as_current_observation(as_type="generation")`` around each
 model call (input: the messages and tools; output: the assistant message, OpenAI's shape), and
-``@observe(as_type="tool")`` on each tool. One step runs two tools in parallel threads; one tool
-raises (the SDK records level ERROR and the exception's text as ``statusMessage``); one trace has
-no tool call. The model is a script; no model API is called.
+``@observe(as_type="tool")`` on each tool. Two steps run two tools each in parallel threads; two
+calls raise (the SDK records level ERROR and the exception's text as ``statusMessage``); one trace
+calls one tool twice with the same arguments; one has no tool call. The model is a script; no model API is called.
 
 The SDK exports its spans over OTLP/HTTP (protobuf) to ``/api/public/otel/v1/traces`` of a
 loopback fake Langfuse server defined here. The server decodes them with ``opentelemetry-proto``
@@ -101,12 +101,41 @@ SCRIPTS: dict[str, tuple[str, list[tuple[str | None, list[tuple[str, dict[str, A
         (None, [("book_hotel", {"hotel": "Poseidon Palace", "night": "2025-12-01"})]),
         ("I could not book the Poseidon Palace: the booking service does not know it.", []),
     ]),
+    "sess-rome": ("Weather and a cheap hotel in Rome for 2025-12-05, and book it.", [
+        ("Weather and hotels at once.", [
+            ("get_weather", {"city": "Rome"}),
+            ("search_hotels", {"city": "Rome", "night": "2025-12-05"}),
+        ]),
+        ("Coral Inn is the cheapest.", [("book_hotel", {"hotel": "Coral Inn", "night": "2025-12-05"})]),
+        ("Rome: 16 °C and windy. You are booked at the Coral Inn (confirmation CI-2025-12-05).", []),
+    ]),
+    "sess-oslo": ("Is it still snowing in Oslo? Check twice, the forecast changes fast.", [
+        (None, [("get_weather", {"city": "Oslo"})]),
+        ("Checking again.", [("get_weather", {"city": "Oslo"})]),
+        ("Both checks say -3 °C and snow in Oslo.", []),
+    ]),
+    "sess-berlin": ("Weather in Berlin?", [
+        ("Looking it up.", [("get_weather", {"city": "Berlin"})]),
+        ("Berlin: 9 °C, overcast.", []),
+    ]),
+    "sess-lisbon": ("Find a hotel in Lisbon for 2025-12-10 and book the cheapest.", [
+        (None, [("search_hotels", {"city": "Lisbon", "night": "2025-12-10"})]),
+        (None, [("book_hotel", {"hotel": "Coral Inn", "night": "2025-12-10"})]),
+        ("Booked: Coral Inn, 2025-12-10 (confirmation CI-2025-12-10).", []),
+    ]),
+    "sess-narnia": ("What's the weather in Narnia?", [
+        (None, [("get_weather", {"city": "Narnia"})]),
+        ("I could not find Narnia in the weather service.", []),
+    ]),
     "sess-greeting": ("Hi! What can you do?", [
         ("I can check the weather and find and book hotels.", []),
     ]),
 }
 
-WEATHER = {"Paris": (18, "cloudy"), "Tokyo": (21, "sunny"), "Osaka": (23, "light rain")}
+WEATHER = {
+    "Paris": (18, "cloudy"), "Tokyo": (21, "sunny"), "Osaka": (23, "light rain"),
+    "Rome": (16, "windy"), "Oslo": (-3, "snow"), "Berlin": (9, "overcast"),
+}
 
 
 class HotelNotFound(Exception):
@@ -116,6 +145,8 @@ class HotelNotFound(Exception):
 def _tools(observe: Any) -> dict[str, Any]:
     @observe(as_type="tool", name="get_weather")
     def get_weather(city: str) -> dict[str, Any]:
+        if city not in WEATHER:
+            raise ValueError(f"unknown city: {city}")
         celsius, sky = WEATHER[city]
         return {"city": city, "celsius": celsius, "sky": sky}
 
@@ -125,7 +156,9 @@ def _tools(observe: Any) -> dict[str, Any]:
 
     @observe(as_type="tool", name="book_hotel")
     def book_hotel(hotel: str, night: str) -> dict[str, Any]:
-        raise HotelNotFound(f"no hotel named {hotel!r} in the booking service")
+        if hotel != "Coral Inn":
+            raise HotelNotFound(f"no hotel named {hotel!r} in the booking service")
+        return {"hotel": hotel, "night": night, "confirmation": f"CI-{night}"}
 
     return {"get_weather": get_weather, "search_hotels": search_hotels, "book_hotel": book_hotel}
 
@@ -205,7 +238,7 @@ def run_agents(base_url: str) -> list[str]:
 def _call(tool: Any, arguments: dict[str, Any]) -> str:
     try:
         return json.dumps(tool(**arguments))
-    except HotelNotFound as exc:
+    except (HotelNotFound, ValueError) as exc:
         return f"error: {exc}"
 
 
