@@ -130,9 +130,15 @@ def test_the_committed_sample_is_what_the_script_makes(source, tmp_path):
     spec = importlib.util.spec_from_file_location(name, SAMPLES / "make_langfuse_samples.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fresh = write_lines(tmp_path / "langfuse.jsonl", module.langfuse_traces())
+    exports = list(module.langfuse_exports())
+    fresh = write_lines(tmp_path / "langfuse.jsonl", [trace for trace, _ in exports])
     assert summary(read(source, SAMPLE)) == summary(read(source, fresh))
     assert [json.loads(line)["id"] for line in fresh.read_text().splitlines()] == [t["id"] for t in SAMPLE_LINES]
+    # the same traces as SDK 5 reads them (v2 observation rows), grouped a trace a line
+    rows = write_lines(tmp_path / "rows.jsonl", [{"id": trace["id"], "observations": obs} for trace, obs in exports])
+    from_rows = read(source, rows)
+    assert [s[3:] for s in summary(from_rows)] == [s[3:] for s in summary(read(source, SAMPLE))]
+    assert {i.agent_name for i in from_rows if isinstance(i, Trajectory)} == {"langfuse"}
 
 
 # -- what a line can be ------------------------------------------------------------------------
@@ -209,6 +215,25 @@ def test_turns_follow_the_conversation_when_start_times_tie(source, tmp_path):
     assert [(t.calls, t.text) for t in item.turns] == [(2, "Both at once."), (1, None)]
     assert item.final_answer == "Oslo is sunny, Rome too; it is noon in Rome."
     assert item.user_request == "Weather in Oslo and Rome, and Rome's time?"  # the trace's input, a text
+
+
+def test_anthropic_tool_use_blocks_and_positional_tool_inputs(source, tmp_path):
+    """A generation whose output holds Anthropic's tool_use blocks; tools traced with @observe and
+    called positionally (``{"args": ["Rome"], "kwargs": {}}``), listed in the other order."""
+    blocks = [
+        {"type": "text", "text": "Both cities."},
+        {"type": "tool_use", "id": "tu1", "name": "get_weather", "input": {"city": "Oslo"}},
+        {"type": "tool_use", "id": "tu2", "name": "get_weather", "input": {"city": "Rome"}},
+    ]
+    first = obs("g1", "GENERATION", 1, "claude", input=[{"role": "user", "content": "Oslo and Rome?"}],
+                output={"role": "assistant", "content": blocks})
+    rome = obs("r", "TOOL", 2, "get_weather", input={"args": ["Rome"], "kwargs": {}}, output="rain")
+    oslo = obs("o", "TOOL", 2, "get_weather", input={"args": ["Oslo"], "kwargs": {}}, output="sun")
+    last = obs("g2", "GENERATION", 3, "claude", output={"role": "assistant", "content": [{"type": "text", "text": "Sun; rain."}]})
+    [item] = read(source, write_lines(tmp_path / "l.jsonl", [trace(first, rome, oslo, last)]))
+    assert [(v.parameters, v.result) for v in item.invocations] == [({"city": "Oslo"}, "sun"), ({"city": "Rome"}, "rain")]
+    assert [(t.calls, t.text) for t in item.turns] == [(2, "Both cities.")]
+    assert (item.user_request, item.final_answer) == ("Oslo and Rome?", "Sun; rain.")
 
 
 def test_spans_as_tools_nested_tools_errors_and_traces_without_generations(source, tmp_path):

@@ -393,8 +393,10 @@ def serve(fake: FakeLangfuse) -> ThreadingHTTPServer:
     return server
 
 
-def langfuse_traces() -> Iterator[dict[str, Any]]:
-    """Runs the agents against a fresh fake server; yields each trace as the public API returns it."""
+def langfuse_exports() -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Runs the agents against a fresh fake server; yields each trace as ``GET
+    /api/public/traces/{id}`` returns it, with its observations as the SDK's
+    ``iter_observation_pages`` read them (``ObservationV2``, dumped by alias)."""
     import httpx
     from langfuse import Langfuse
 
@@ -412,9 +414,15 @@ def langfuse_traces() -> Iterator[dict[str, Any]]:
             read = {(r.id, r.type, json.dumps(r.input), json.dumps(r.output)) for r in rows}
             if seen != read:
                 raise AssertionError(f"trace {trace_id}: the two endpoints disagree")
-            yield trace
+            yield trace, [row.model_dump(mode="json", by_alias=True) for row in rows]
     finally:
         server.shutdown()
+
+
+def langfuse_traces() -> Iterator[dict[str, Any]]:
+    """The sample's lines: each trace as the public API returns it."""
+    for trace, _ in langfuse_exports():
+        yield trace
 
 
 def main() -> None:

@@ -4,22 +4,26 @@
 ``GET /api/public/traces/{traceId}``: the trace's fields (``id``, ``name``, ``input``, ``output``,
 ``sessionId``...) and its ``observations`` (``id``, ``type`` SPAN / GENERATION / TOOL / EVENT...,
 ``name``, ``startTime``, ``endTime``, ``parentObservationId``, ``input``, ``output``, ``level``,
-``statusMessage``). Observations in the shape of ``GET /api/public/v2/observations`` (what the
-Python SDK's ``iter_observation_pages`` reads) have the same field names and are read alike. The
-OTel spans the SDK emits are not read here (the ``otel`` source reads GenAI spans, not
-``langfuse.*`` attributes).
+``statusMessage``). The rows of ``GET /api/public/v2/observations`` (what SDK 5's
+``iter_observation_pages`` reads, dumped with ``model_dump(mode="json", by_alias=True)``) have the
+same field names: a line ``{"id": <trace id>, "observations": [<the trace's rows>]}`` is read
+alike (without a trace name and session, the agent is ``langfuse`` and the session the trace id).
+A file of loose rows, one a line, is not read (each line is rejected, saying so). The OTel spans
+the SDK emits are not read here (the ``otel`` source reads GenAI spans, not ``langfuse.*``
+attributes).
 
 **Steps.** A GENERATION is one model turn. Its ``output`` is the assistant message in OpenAI's
 shape (``{"role", "content", "tool_calls": [{"id", "function": {"name", "arguments"}}]}``; Langfuse's
-OpenAI integration writes this), or a one-message list of it, or a text. Generations are ordered by
-``startTime``, then by how many messages their input holds (the API keeps milliseconds, so a quick
-agent's turns share a start time), then ``endTime``. The calls of one generation are one step,
+OpenAI integration writes this; ``tool_use`` content blocks, Anthropic's shape, are calls too), or a
+one-message list of it, or a text. Generations are ordered by ``startTime``, then by how many
+messages their input holds (the API keeps milliseconds, so a quick agent's turns share a start
+time), then ``endTime``. The calls of one generation are one step,
 with its text.
 
 **Calls and results.** Each call of a generation is paired with a *tool observation*: the first
 not yet paired observation of type TOOL (or a SPAN, as SDKs before ``as_type="tool"`` wrote) with
 the call's name, starting no earlier than the generation, whose input holds the call's arguments
-(``@observe`` records ``{"args": [], "kwargs": {...}}``), else the first with the call's name. The
+(``@observe`` records ``{"args": [...], "kwargs": {...}}``), else the first with the call's name. The
 call's parameters are the model's arguments; its result the observation's ``output``. An observation
 of level ERROR is a FAILURE whose error is its ``statusMessage`` (else "ERROR"), keeping any output
 it recorded. A trace without calling generations reads its TOOL observations, in ``startTime``
@@ -154,7 +158,14 @@ def _generation(observation: _Observation) -> _Generation:
         if not isinstance(name, str) or not name:
             raise RecordRejected.malformed(f"generation {observation.id}: tool_calls[{position}] has no name")
         calls.append(_Call(name, _arguments(function.get("arguments"), f"generation {observation.id}: {name}")))
-    text = conversations.text_of(message.get("content")).strip() or None
+    content = message.get("content")
+    for block in content if isinstance(content, list) else ():  # Anthropic's tool_use blocks
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            name = block.get("name")
+            if not isinstance(name, str) or not name:
+                raise RecordRejected.malformed(f"generation {observation.id}: a tool_use block has no name")
+            calls.append(_Call(name, _arguments(block.get("input"), f"generation {observation.id}: {name}")))
+    text = conversations.text_of(content).strip() or None
     return _Generation(observation, text, tuple(calls))
 
 
@@ -185,6 +196,15 @@ def _input_arguments(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"args", "kwargs"} and value["args"] == []:
         return value["kwargs"]
     return value
+
+
+def _holds(value: Any, arguments: dict[str, Any]) -> bool:
+    """Whether a tool observation's input records these arguments (by name, or ``@observe``'s
+    positional ``args`` in the arguments' order)."""
+    value = _input_arguments(value)
+    if value == arguments:
+        return True
+    return isinstance(value, dict) and value.get("args") == list(arguments.values()) and not value.get("kwargs")
 
 
 def _user_text(value: Any) -> str | None:
@@ -248,7 +268,7 @@ def _pair(
                     "unpaired tool call",
                     f"generation {generation.observation.id} calls {call.name}, and no tool observation ran it",
                 )
-            match = next((o for o in named if _input_arguments(o.input) == call.arguments), named[0])
+            match = next((o for o in named if _holds(o.input, call.arguments)), named[0])
             claimed.add(match.id)
             paired.append((call, match, step))
     unclaimed = [
@@ -285,7 +305,10 @@ class LangfuseSource:
         if trace_id is None:
             raise RecordRejected.malformed("the trace has no id")
         if "observations" not in line:
-            raise RecordRejected.malformed(f"trace {trace_id} has no observations (export GET /api/public/traces/{{id}})")
+            raise RecordRejected.malformed(
+                f"{trace_id} has no observations: a line is a trace with its observations (GET "
+                "/api/public/traces/{id}, or {\"id\": <trace id>, \"observations\": [<its v2 rows>]})"
+            )
         observations = sorted(_observations(line["observations"]), key=lambda o: (o.start, o.index))
         by_id = {o.id: o for o in observations}
         generations = sorted(
