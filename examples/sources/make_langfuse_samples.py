@@ -174,9 +174,15 @@ def _assistant(session: str, turn: int, text: str | None, calls: list[tuple[str,
     return message
 
 
+def _public_key(base_url: str) -> str:
+    """One key per server: the SDK keeps one client per public key for the process's lifetime."""
+    return "pk-lf-sample-" + base_url.rsplit(":", 1)[1]
+
+
 def run_agents(base_url: str) -> list[str]:
     """Runs every script through the instrumented agent; returns the trace ids."""
     from langfuse import Langfuse, observe, propagate_attributes
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.id_generator import IdGenerator
 
     class Counting(IdGenerator):
@@ -197,9 +203,12 @@ def run_agents(base_url: str) -> list[str]:
                 self.traces += 1
                 return 0x1A4BF05E0000000000000000000000 + self.traces
 
+    # Its own provider: without one the SDK installs a global provider, which a process (a test
+    # session) can set only once, and which shutdown() would close for everyone after it.
+    provider = TracerProvider(id_generator=Counting())
     langfuse = Langfuse(
-        public_key="pk-lf-sample", secret_key="sk-lf-sample", base_url=base_url,
-        id_generator=Counting(), environment="sample", flush_at=1000,
+        public_key=_public_key(base_url), secret_key="sk-lf-sample", base_url=base_url,
+        tracer_provider=provider, environment="sample", flush_at=1000,
     )
     tools = _tools(observe)
     trace_ids = []
@@ -229,7 +238,7 @@ def run_agents(base_url: str) -> list[str]:
 
     for session, (request, _) in SCRIPTS.items():
         with propagate_attributes(session_id=session, user_id="user-7", trace_name="travel-agent"):
-            agent(session, request)
+            agent(session, request, langfuse_public_key=_public_key(base_url))  # one client per run
     langfuse.flush()
     langfuse.shutdown()
     return trace_ids
@@ -405,9 +414,9 @@ def langfuse_exports() -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         trace_ids = run_agents(base_url)
-        reader = Langfuse(public_key="pk-lf-sample", secret_key="sk-lf-sample", base_url=base_url, tracing_enabled=False)
+        reader = Langfuse(public_key=_public_key(base_url), secret_key="sk-lf-sample", base_url=base_url, tracing_enabled=False)
         for trace_id in trace_ids:
-            trace = httpx.get(f"{base_url}/api/public/traces/{trace_id}", auth=("pk-lf-sample", "sk-lf-sample")).json()
+            trace = httpx.get(f"{base_url}/api/public/traces/{trace_id}", auth=(_public_key(base_url), "sk-lf-sample")).json()
             rows = [row for page in reader.iter_observation_pages(trace_id=trace_id, fields="core,basic,io,model")
                     for row in page.data]
             seen = {(o["id"], o["type"], json.dumps(o["input"]), json.dumps(o["output"])) for o in trace["observations"]}
