@@ -56,6 +56,7 @@ BUILTIN_PLUGINS = (
     "deepeyes_openai.responses_source",
     "deepeyes_openai.agents_source",
     "deepeyes_otel.source",
+    "deepeyes_langfuse.source",
     "deepeyes_trl.exporters",
     "deepeyes_trl.backend",
 )
