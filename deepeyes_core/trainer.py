@@ -372,7 +372,7 @@ class ColdStartTrainer:
 
     async def evaluate_improvement(self) -> dict[str, Any]:
         """Base model and trained model on the same held-out test prompts, scored; the guide's keys."""
-        from .evaluation import evaluate_improvement
+        from .evaluation import MatchOptions, evaluate_improvement
 
         if self._insufficient():
             return self._evaluation_or_not_measured()
@@ -384,6 +384,7 @@ class ColdStartTrainer:
                 prompt_layout=self.settings.prompt_layout,
                 readiness_threshold=self.pipeline.trainer.readiness_threshold,
                 phase1_success_rates=self.record.phase1,
+                options=MatchOptions(mode=self.pipeline.evaluation.matching),
             ),
             lambda ev: {"status": ev["status"]},
         )
