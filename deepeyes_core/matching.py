@@ -190,6 +190,15 @@ def _value_match(expected: Any, predicted: Any, schema: Any, options: MatchOptio
     return False
 
 
+def _empty_for_optional(expected: Any, predicted: Any, schema: Any) -> bool:
+    """BFCL's ``""`` marker is an accepted value too: an optional parameter takes ``""`` (a string)
+    or ``[]`` (an array) where its schema allows that type."""
+    if not (isinstance(expected, Accepted) and expected.optional and predicted in ("", [])):
+        return False
+    wanted = _schema_kinds(schema)
+    return wanted is None or _kind(predicted) in wanted
+
+
 def _may_leave_out(expected: Any, required: bool, declared: bool) -> bool:
     if isinstance(expected, Accepted):
         return expected.optional and not required
@@ -209,6 +218,8 @@ def _object_match(expected: Mapping, predicted: Mapping, options: MatchOptions,
         if key not in predicted:
             if not _may_leave_out(value, key in required, key in properties):
                 return False
+        elif options.mode == "bfcl" and _empty_for_optional(value, predicted[key], properties.get(key)):
+            continue
         elif schema is not None:
             if not _value_match(value, predicted[key], properties.get(key), options):
                 return False
