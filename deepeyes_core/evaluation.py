@@ -12,7 +12,8 @@ Two modes, and every figure says which produced it (``"mode"``):
   step right), per-call accuracy, the distribution of the first wrong step's index, per tool (calls)
   and per difficulty (trajectories). The final answer is not scored.
 - ``"blind-sequence"`` (the guide's): one prompt per example, the whole call sequence predicted
-  at once without any result, scored as an exact sequence.
+  at once without any result, scored as an exact sequence (calls one step made together may
+  come in any order).
 
 The guide's keys (``baseline_success_rate``, ``post_training_success_rate``, ``improvement_pct``,
 ``readiness_for_rl``, ``tool_improvements``) come from the step mode's whole-trajectory accuracy

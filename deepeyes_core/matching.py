@@ -16,16 +16,22 @@ Two modes (``[evaluation] matching``, :class:`MatchOptions`); each score dict na
   rule): a number matches a number of equal value, int or float; a bool only a bool; types
   are otherwise those of the expected value;
 - an expected value may be :class:`Accepted` (any one of several values), and a parameter may be
-  left out where the reference allows it (see :func:`arguments_match`); a parameter the
-  reference does not have is wrong;
-- a parallel step's calls match in any order (:func:`match_calls`).
+  left out where the reference allows it (see :func:`arguments_match`); an optional Accepted
+  also takes ``""`` for a string and ``[]`` for an array (BFCL's ``""`` marker is a value too);
+  a parameter the reference does not have is wrong;
+- a parallel step's calls match in any order (:func:`match_calls`; the blind scorer knows the
+  steps from ``TrainingExample.steps``, or from ``steps=`` of
+  :func:`~deepeyes_core.score_answer`).
 
-Where it differs from BFCL: types are checked at the top level and on array items, as BFCL does,
-but strings are normalised at every depth (BFCL: the top level, array items and dict values
-only); parallel calls are paired by a maximum matching, where BFCL pairs greedily in order (so
-deepeyes finds a pairing BFCL can miss when one prediction fits two expected calls). Measured
-on 14k perturbations of BFCL's simple/multiple/parallel/parallel_multiple entries
-(``tests/test_matching_bfcl.py``): see :data:`MODE_DESCRIPTIONS` and that test's output.
+Measured (``tests/test_matching_bfcl.py``): on 36,168 cases made by perturbing the 1,000
+simple/multiple/parallel/parallel_multiple entries shipped in bfcl-eval 2026.3.23, ``bfcl`` mode
+agrees with ``ast_checker`` on 99.91 % (31 cases differ), ``strict`` on 74.0 %, the matching before this
+module on 67.4 %. Where it differs from BFCL: BFCL rejects an argument its function schema does
+not declare even where its answer lists it (two entries, 30 of the 31 cases: deepeyes follows the
+answer); parallel calls are paired by a maximum matching, where BFCL pairs greedily in order and
+can miss a pairing (1 case); strings are normalised at every depth (BFCL: top-level values,
+array items and dict values only); with an optional array parameter BFCL skips the item type
+check.
 
 ``"strict"``: every value exactly equal (strings too), schemas unused. Numbers compare as JSON
 does, by value (5 and 5.0 are equal; a bool is not a number); :class:`Accepted` alternatives and
