@@ -88,9 +88,8 @@ class Accepted:
 class MatchOptions:
     """How arguments are compared. ``mode``: ``"bfcl"`` or ``"strict"`` (the module docstring);
     ``float_tolerance``: an absolute tolerance for numbers, in both modes (0: exact, as BFCL).
-
-    ``string_match`` is gone: ``bfcl`` normalises strings as BFCL does, ``strict`` compares them
-    exactly."""
+    Strings have no option of their own: ``bfcl`` normalises them as BFCL does, ``strict``
+    compares them exactly."""
 
     mode: str = attrs.field(default="bfcl", validator=attrs.validators.in_(MATCHING_MODES))
     float_tolerance: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
