@@ -75,6 +75,7 @@ from .evaluation import (
     score_answer,
     score_model,
 )
+from .matching import MATCHING_MODES, MODE_DESCRIPTIONS, Accepted, match_calls, step_right
 from .events import STAGES, RunFinished, RunInfo, StageFinished, StageStarted
 from .hookspecs import HOOK_API_VERSION, hookimpl
 from .io import (
@@ -135,6 +136,7 @@ from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, Eval
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
+    "Accepted",
     "API_TOOL_NAME",
     "ArgumentGenerator",
     "arguments_match",
@@ -192,10 +194,13 @@ __all__ = [
     "load_config",
     "Location",
     "Manifest",
+    "match_calls",
+    "MATCHING_MODES",
     "MatchOptions",
     "McpServerConfig",
     "missing_outcomes",
     "MissingExtraError",
+    "MODE_DESCRIPTIONS",
     "ModelRole",
     "NoOptions",
     "normalise_arguments",
@@ -250,6 +255,7 @@ __all__ = [
     "StageStarted",
     "Step",
     "step_prompts",
+    "step_right",
     "StepCall",
     "StepGenerator",
     "StepPrompt",

@@ -435,7 +435,7 @@ class ColdStartTrainer:
 
     async def evaluate_improvement(self) -> dict[str, Any]:
         """Base model and trained model on the same held-out test prompts, scored; the guide's keys."""
-        from .evaluation import evaluate_improvement
+        from .evaluation import MatchOptions, evaluate_improvement
 
         if self._insufficient():
             return self._evaluation_or_not_measured()
@@ -450,6 +450,7 @@ class ColdStartTrainer:
                 train=self.dataset.splits["train"],
                 settings=self.pipeline.evaluation,
                 nearest=self.record.nearest.get("test"),
+                options=MatchOptions(mode=self.pipeline.evaluation.matching),
             ),
             lambda ev: {"status": ev["status"]},
         )
