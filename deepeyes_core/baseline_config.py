@@ -32,7 +32,6 @@ The table may sit in a run's config file too (``deepeyes run`` ignores it).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from .config import (
     _config_converter,
     _message,
     _where,
-    apply_overrides,
+    read_toml,
 )
 from .errors import ConfigError
 from .pipeline import DEFAULT_COMPONENTS
@@ -125,10 +124,4 @@ def parse_baseline_config(data: dict[str, Any], origin: str = "config", base: Pa
 def load_baseline_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> BaselineConfig:
     """The ``[baseline]`` table of a TOML file, with ``--set`` overrides (``baseline.seed=7``)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_baseline_config(apply_overrides(data, overrides), str(path), path.parent)
+    return parse_baseline_config(read_toml(path, overrides), str(path), path.parent)

@@ -169,16 +169,22 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
     return data
 
 
-def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
-    """The config in a TOML file, with ``overrides`` (see :func:`apply_overrides`) applied."""
-    path = Path(path)
+def read_toml(path: Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """A TOML file as data, with ``overrides`` (see :func:`apply_overrides`) applied; a missing or
+    malformed file is a ConfigError naming it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(apply_overrides(data, overrides), str(path))
+    return apply_overrides(data, overrides)
+
+
+def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
+    """The config in a TOML file, with ``overrides`` (see :func:`apply_overrides`) applied."""
+    path = Path(path)
+    return parse_config(read_toml(path, overrides), str(path))
 
 
 #: Keys whose values a report never shows: API keys, and an MCP server's headers and environment
