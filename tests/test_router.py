@@ -110,6 +110,9 @@ def test_the_router_routes_by_known_pass_rates(deepeyes_plugins, deepeyes_run, t
     assert result["files"]["rl_pool"] == str(run / "rl_pool.jsonl")
     report = json.loads(Path(result["report_file"]).read_text())
     assert "route" in report["timings_s"] and report["dataset_stats"]["routing"] == routing
+    page = Path(result["report_file"]).with_suffix(".html").read_text()
+    assert f"RL pool, rl_pool.jsonl (solved sometimes)</td><td>{len(pool)}</td>" in page
+    assert f"dropped (solved reliably)</td><td>{len(dropped)}</td>" in page
     manifest = json.loads((run / "manifest.json").read_text())
     assert "rl_pool.jsonl" in json.dumps(manifest)
 
