@@ -16,11 +16,17 @@ from .baseline import (
     invocation_statistics,
     parse_invocation,
     read_invocations,
+    read_tool_specs,
     run_deepeyesv2_baseline,
+    tools_path,
 )
+from .baseline_config import BaselineConfig, McpServerConfig, load_baseline_config
+from .mcp_baseline import run_mcp_baseline
 from .collector import ToolCatalogue, TrajectoryCollector
 from .columnar.batch import InvocationBatch, invocation_batch, read_invocation_batches
 from .components import (
+    BaseSampler,
+    ArgumentGenerator,
     Component,
     DifficultyClassifier,
     EpochMetrics,
@@ -28,6 +34,10 @@ from .components import (
     ModelRole,
     NoOptions,
     RecordExporter,
+    RoutedExample,
+    Router,
+    Routes,
+    Sampling,
     SourceItem,
     SplitRatios,
     Splitter,
@@ -66,6 +76,7 @@ from .evaluation import (
     score_answer,
     score_model,
 )
+from .matching import MATCHING_MODES, MODE_DESCRIPTIONS, Accepted, match_calls, step_right
 from .events import STAGES, RunFinished, RunInfo, StageFinished, StageStarted
 from .hookspecs import HOOK_API_VERSION, hookimpl
 from .io import (
@@ -119,19 +130,25 @@ from .chat import (
     tool_message_problems,
 )
 from .tool_schemas import API_TOOL_NAME, tool_definition, tool_problems
+from .routing import RL_POOL_FILE, base_model_passes, require_sampler
 from .runfolder import Manifest, RunFolder, verify_run_folder
 from .runner import run
 from .settings import DEFAULT_MODEL_ID, CollectorSettings, DatasetSettings, EvaluationSettings, InvalidSetting, TrainerSettings
 from .trainer import ColdStartTrainer, RunStatus, run_deepeyesv2_sft
 
 __all__ = [
+    "Accepted",
     "API_TOOL_NAME",
+    "ArgumentGenerator",
     "arguments_match",
     "AssistantTurn",
     "atomic_json",
     "atomic_jsonl",
     "atomic_write",
+    "base_model_passes",
+    "BaselineConfig",
     "BaselineTracker",
+    "BaseSampler",
     "CALL_ID_PATTERN",
     "call_ids",
     "canonical_text",
@@ -174,12 +191,17 @@ __all__ = [
     "invocation_statistics",
     "json_text",
     "LeakError",
+    "load_baseline_config",
     "load_config",
     "Location",
     "Manifest",
+    "match_calls",
+    "MATCHING_MODES",
     "MatchOptions",
+    "McpServerConfig",
     "missing_outcomes",
     "MissingExtraError",
+    "MODE_DESCRIPTIONS",
     "ModelRole",
     "NoOptions",
     "InvocationBatch",
@@ -197,6 +219,7 @@ __all__ = [
     "read_invocations",
     "read_jsonl",
     "read_records",
+    "read_tool_specs",
     "record_timestamp",
     "RecordExporter",
     "RecordRejected",
@@ -204,10 +227,16 @@ __all__ = [
     "Redactor",
     "Rejection",
     "RejectsLog",
+    "require_sampler",
     "reset_plugin_manager",
+    "RL_POOL_FILE",
+    "RoutedExample",
+    "Router",
+    "Routes",
     "run",
     "run_deepeyesv2_baseline",
     "run_deepeyesv2_sft",
+    "run_mcp_baseline",
     "RunConfig",
     "RunFinished",
     "RunFolder",
@@ -215,6 +244,7 @@ __all__ = [
     "RunFolderInvalid",
     "RunInfo",
     "RunStatus",
+    "Sampling",
     "score_answer",
     "score_model",
     "SFTDataset",
@@ -229,6 +259,7 @@ __all__ = [
     "StageStarted",
     "Step",
     "step_prompts",
+    "step_right",
     "StepCall",
     "StepGenerator",
     "StepPrompt",
@@ -243,6 +274,7 @@ __all__ = [
     "ToolCatalogue",
     "ToolInvocation",
     "ToolResult",
+    "tools_path",
     "ToolSpec",
     "ToolStatus",
     "TrainerSettings",

@@ -20,10 +20,10 @@ import msgspec
 import orjson
 
 from .components import Tool
-from .errors import RecordRejected
-from .io import not_json
+from .errors import InputError, RecordRejected
+from .io import atomic_json, not_json
 from .limits import check_line, too_deep
-from .records import Location, Rejection, ToolInvocation, ToolStatus, converter
+from .records import Location, Rejection, ToolInvocation, ToolSpec, ToolStatus, converter
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 _fast = converter.copy(detailed_validation=False)
 
 LOG_FILE_NAME = "invocations.jsonl"
+#: The sidecar beside a log that holds the definitions of the tools it called: ``<log stem>.tools.json``.
+TOOLS_SUFFIX = ".tools.json"
 
 _STATUSES = {status.value: status for status in ToolStatus}
 _UTC = timezone.utc
@@ -122,6 +124,40 @@ def read_line(location: Location, text: bytes) -> ToolInvocation | Rejection:
         except msgspec.DecodeError as exc:
             invocation = not_json(location, text, exc)
     return invocation
+
+
+def tools_path(log_path: Path | str) -> Path:
+    """The tool-definition sidecar of a log: ``invocations.jsonl`` -> ``invocations.tools.json``."""
+    path = Path(log_path)
+    return path.with_name(path.stem + TOOLS_SUFFIX)
+
+
+def read_tool_specs(log_path: Path | str) -> tuple[ToolSpec, ...]:
+    """The tool definitions in a log's sidecar (a JSON list of ``{"name", "description",
+    "parameters"}``, as Phase 1 over MCP writes it); () when the log has none (older logs). A sidecar
+    that cannot be read is an InputError naming the file, the entry and the field."""
+    path = tools_path(log_path)
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return ()
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of tool definitions, got {_json_type(data)}")
+    specs = []
+    for i, entry in enumerate(data):
+        try:
+            spec = converter.structure(entry, ToolSpec)
+        except cattrs.BaseValidationError as exc:
+            problems = "; ".join(cattrs.transform_error(exc, path=f"[{i}]"))
+            raise InputError(f"{path}: {problems}") from exc
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{path}: [{i}]: {exc}") from exc
+        if not isinstance(spec.parameters, dict) or spec.parameters.get("type") != "object":
+            raise InputError(f'{path}: [{i}].parameters: must be a JSON Schema object with "type": "object"')
+        specs.append(spec)
+    return tuple(specs)
 
 
 def parse_invocation(location: Location, obj: Any) -> ToolInvocation | Rejection:
@@ -253,6 +289,12 @@ class BaselineTracker:
                     self._handle = open(self.log_path, "ab")
                 self._handle.write(line)
                 self._handle.flush()
+
+    def record_tools(self, tools: Sequence[ToolSpec]) -> None:
+        """Write the definitions of the tools this log calls to its sidecar (:func:`tools_path`),
+        atomically, so the ``baseline`` source hands them to the catalogue of every example."""
+        if self.log_path is not None:
+            atomic_json(tools_path(self.log_path), list(tools))
 
     def close(self) -> None:
         with self._lock:

@@ -59,6 +59,7 @@ examples:
                                                  pipeline counts and rejects per reason
   deepeyes stats runs/quickstart --json          ... as JSON
   deepeyes baseline --output-dir logs/phase1     Phase 1: invoke the available tools and log it
+  deepeyes baseline --config phase1.toml         ... the tools of MCP servers (see baseline --help)
 
 A config names one component per table ([describer] name = "template") and gives its options
 as the table's other keys; `deepeyes plugins` shows every name and option with its default.
@@ -108,6 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
     stats = result.get("dataset_stats") or {}
     table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))
+    if routing := stats.get("routing"):
+        table.add_row(f"routed ({routing['samples']} samples, temperature {routing['temperature']})",
+                      f"sft {routing['sft']}, rl pool {routing['rl_pool']}, dropped as solved {routing['dropped_solved']}")
     training = result.get("training") or {}
     table.add_row("trained", "yes" if training.get("trained") else escape(f"no: {training.get('reason', '')}"))
     headline = {"step": "whole trajectories, step mode", "blind-sequence": "exact sequence, blind mode"}.get(
@@ -210,18 +214,76 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+BASELINE_EPILOG = """\
+Without --config, the tools that plugins provide (deepeyes_tools) are called. With --config, the
+tools of Model Context Protocol servers are (pip install 'deepeyes[mcp]'), from the file's
+[baseline] table:
+
+  [baseline]
+  output_dir = "logs/phase1"     # invocations.jsonl + invocations.tools.json (the tools' definitions)
+  agent_name = "BaselineAgent"
+  calls_per_tool = 10            # calls planned per listed tool
+  concurrency = 5                # calls in flight at once, over all servers
+  timeout_s = 30.0               # per call; past it the call is a failure ("timeout after 30s")
+  startup_timeout_s = 30.0       # per server: start, initialize, tools/list
+  seed = 42
+
+  [baseline.arguments]           # the argument generator (`deepeyes plugins`: argument_generator)
+  name = "schema"                # from each tool's JSON Schema; "anthropic": Claude proposes them
+  invalid_ratio = 0.2            # schema: share of calls with missing-required or wrong-type arguments
+
+  [baseline.mcp.servers.files]   # a server over stdio ...
+  command = "python"
+  args = ["server.py"]
+  env = { LOG_LEVEL = "warn" }   # added to the SDK's default environment
+  cwd = "."                      # relative to the config file's folder
+  tools = ["read_file"]          # optional: only these tools
+  prefix = "fs_"                 # optional: logged names are prefix + tool name
+
+  [baseline.mcp.servers.search]  # ... or over streamable HTTP
+  url = "http://127.0.0.1:8000/mcp"
+  headers = { Authorization = "Bearer ..." }
+
+Every planned call is logged: a tool error (isError), a timeout, or a server that crashed (its
+remaining calls too) is a failed call with its reason. Exit code 1 when a server could not be
+started or crashed; the JSON printed says which and why.
+"""
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return _mcp_baseline(args)
     from .baseline import run_deepeyesv2_baseline
 
     result = asyncio.run(
         run_deepeyesv2_baseline(
-            invocations_per_tool=args.invocations_per_tool,
-            concurrent_tasks=args.concurrent_tasks,
-            output_dir=args.output_dir,
+            invocations_per_tool=args.invocations_per_tool or 10,
+            concurrent_tasks=args.concurrent_tasks or 5,
+            output_dir=args.output_dir or Path("logs/deepeyesv2/baseline"),
         )
     )
     print(json.dumps({"log_file": str(result["log_file"]), **result["statistics"]}, indent=2))
     return 0
+
+
+def _mcp_baseline(args: argparse.Namespace) -> int:
+    import attrs
+
+    from .baseline_config import load_baseline_config
+    from .mcp_baseline import run_mcp_baseline
+
+    config = load_baseline_config(args.config, args.set)
+    changes = {"output_dir": args.output_dir and str(args.output_dir), "calls_per_tool": args.invocations_per_tool,
+               "concurrency": args.concurrent_tasks}
+    config = attrs.evolve(config, **{k: v for k, v in changes.items() if v is not None})
+    result = asyncio.run(run_mcp_baseline(config))
+    summary = {"log_file": str(result["log_file"]), "tools_file": str(result["tools_file"]),
+               "planned": result["planned"], "servers": result["servers"], **result["statistics"]}
+    print(json.dumps(summary, indent=2))
+    troubled = {name: s["error"] for name, s in result["servers"].items() if s["status"] != "ok"}
+    for message in troubled.values():
+        _error(message)
+    return EXIT_FAILED if troubled else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,10 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "(a folder written by an older version has none)")
     stats.set_defaults(func=cmd_stats)
 
-    baseline = sub.add_parser("baseline", help="Phase 1: invoke the available tools and log every call")
-    baseline.add_argument("--output-dir", type=Path, default=Path("logs/deepeyesv2/baseline"))
-    baseline.add_argument("--invocations-per-tool", type=int, default=10)
-    baseline.add_argument("--concurrent-tasks", type=int, default=5)
+    baseline = sub.add_parser("baseline", help="Phase 1: invoke the available tools and log every call",
+                              description="Phase 1: call tools, log every call (result, error, latency).",
+                              epilog=BASELINE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    baseline.add_argument("--config", type=Path, help="TOML file with a [baseline] table naming MCP servers")
+    baseline.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="with --config: change one value, e.g. --set baseline.calls_per_tool=3")
+    baseline.add_argument("--output-dir", type=Path, help="default: logs/deepeyesv2/baseline, or the config's")
+    baseline.add_argument("--invocations-per-tool", type=int, help="default: 10, or the config's calls_per_tool")
+    baseline.add_argument("--concurrent-tasks", type=int, help="default: 5, or the config's concurrency")
     baseline.set_defaults(func=cmd_baseline)
     return parser
 

@@ -60,13 +60,17 @@ class ToolCatalogue:
         self._agents: dict[str, set[str]] = {}
         self._declared: dict[str, ToolSpec] = {}
 
+    def declare(self, spec: ToolSpec) -> None:
+        """A tool definition a source declared (a trajectory's, or one a log's sidecar holds)."""
+        known = self._declared.get(spec.name)
+        if known is not None and known.description and not spec.description:
+            spec = ToolSpec(spec.name, spec.parameters, known.description)
+        self._declared[spec.name] = spec
+
     def observe(self, trajectory: Trajectory) -> None:
         tools = self._agents.setdefault(trajectory.agent_name, set())
         for spec in trajectory.tools:
-            known = self._declared.get(spec.name)
-            if known is not None and known.description and not spec.description:
-                spec = ToolSpec(spec.name, spec.parameters, known.description)
-            self._declared[spec.name] = spec
+            self.declare(spec)
         for inv in trajectory.invocations:
             tools.add(inv.tool_name)
             schema = self._schemas.get(inv.tool_name)
@@ -281,6 +285,9 @@ class TrajectoryCollector:
                         counts["invocations"] += len(item.invocations)
                         counts["trajectories"] += 1
                         yield item
+                    continue
+                if isinstance(item, ToolSpec):  # a declared definition: no record of a call
+                    self.catalogue.declare(item)
                     continue
             counts["records_read"] += 1
             first = ids.first_location(item)

@@ -15,11 +15,19 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import attrs
 
 from .chat import StepPrompt
-from .records import Rejection, ToolCall, ToolInvocation, TrainingExample, Trajectory
+from .records import (
+    Rejection,
+    ToolCall,
+    ToolInvocation,
+    ToolSpec,
+    TrainingExample,
+    Trajectory,
+)
 from .settings import DATASET, TRAINER
 
-#: What a trajectory source yields: invocations (grouped later), whole trajectories, or rejections.
-SourceItem = ToolInvocation | Trajectory | Rejection
+#: What a trajectory source yields: invocations (grouped later), whole trajectories, rejections, or
+#: tool definitions the log declares (a ToolSpec: the catalogue then shows it as declared).
+SourceItem = ToolInvocation | Trajectory | Rejection | ToolSpec
 
 #: The model an evaluation asks a backend to answer with.
 ModelRole = Literal["base", "trained"]
@@ -31,6 +39,8 @@ KINDS = (
     "splitter",
     "exporter",
     "training_backend",
+    "router",
+    "argument_generator",
 )
 
 
@@ -189,6 +199,85 @@ class StepGenerator(Protocol):
         the tools), the calls the model makes next, parsed from its answer (empty when it made
         none or answered in a form that is not a call), in order; None when this backend cannot
         answer (nothing was trained), which evaluation reports as "not measured"."""
+        ...
+
+
+class ArgumentGenerator(Component, Protocol):
+    """Makes the arguments Phase 1 calls a tool with, from the tool's definition (its JSON Schema)."""
+
+    async def arguments(self, tool: ToolSpec, count: int, seed: int) -> list[dict[str, Any]]:
+        """Exactly ``count`` argument objects for ``tool``, in order; the same for the same seed
+        where the generator can promise it (a cached LLM answer, a seeded generator)."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class Sampling:
+    """How to sample a model: ``samples`` answers per prompt at ``temperature`` (> 0), reproducible
+    for ``seed`` (with the same prompts, model and device; an API backend replays them from its cache)."""
+
+    samples: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    temperature: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
+    seed: int = DATASET.random_seed
+
+
+class BaseSampler(Protocol):
+    """What a training backend offers for routing by pass rate (optional): its base model (the model
+    before any training, as the backend's options and the run's settings name it), sampled."""
+
+    async def sample(
+        self, prompts: Sequence[str], sampling: Sampling, settings: TrainingSettings
+    ) -> list[list[str]]:
+        """``sampling.samples`` answers per prompt (the blind-sequence prompt), in order."""
+        ...
+
+    async def sample_steps(
+        self, prompts: Sequence[StepPrompt], sampling: Sampling, settings: TrainingSettings
+    ) -> list[list[tuple[ToolCall, ...]]]:
+        """``sampling.samples`` answers per step prompt, each the calls the model makes next, in order."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class RoutedExample:
+    """An example and how often the base model solved it."""
+
+    example: TrainingExample
+    passes: int
+    samples: int
+    #: "step" (every step right, real results shown) or "blind-sequence" (exact sequence).
+    mode: str
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passes / self.samples
+
+
+@attrs.frozen(slots=True)
+class Routes:
+    """Where a router sends examples: ``sft`` (kept for cold-start SFT), ``rl_pool`` (written to
+    ``rl_pool.jsonl``), ``rejected`` (dropped: into ``rejects.jsonl``); ``settings``: what the
+    router did it with (written into the stats)."""
+
+    sft: tuple[RoutedExample, ...] = ()
+    rl_pool: tuple[RoutedExample, ...] = ()
+    rejected: tuple[tuple[RoutedExample, Rejection], ...] = ()
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class Router(Component, Protocol):
+    """Sends each example to cold-start SFT or the RL pool, or drops it, by what the base model
+    can already do."""
+
+    def check(self, backend: TrainingBackend) -> None:
+        """Raise ConfigError when this router cannot work with ``backend`` (called when the
+        pipeline is built, before any log is read)."""
+        ...
+
+    async def route(
+        self, examples: Sequence[TrainingExample], backend: TrainingBackend, settings: TrainingSettings
+    ) -> Routes:
+        """Every example in exactly one of the routes."""
         ...
 
 

@@ -78,8 +78,13 @@ class RunConfig:
     exporters: list[ComponentConfig] | None = None
     trainer: TrainerSettings = TrainerSettings()
     backend: ComponentConfig | None = None
+    #: No default: without a ``[router]`` table every example goes to SFT, as before.
+    router: ComponentConfig | None = None
     redaction: RedactionOptions = RedactionOptions()
     evaluation: EvaluationSettings = EvaluationSettings()
+    #: Phase 1's table (``deepeyes baseline --config``, see :mod:`deepeyes_core.baseline_config`);
+    #: a run ignores it.
+    baseline: dict[str, Any] | None = None
     engine: EngineSettings = EngineSettings()
 
 
@@ -172,19 +177,27 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
     return data
 
 
-def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
-    """The config in a TOML file, with ``overrides`` (see :func:`apply_overrides`) applied."""
-    path = Path(path)
+def read_toml(path: Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """A TOML file as data, with ``overrides`` (see :func:`apply_overrides`) applied; a missing or
+    malformed file is a ConfigError naming it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(apply_overrides(data, overrides), str(path))
+    return apply_overrides(data, overrides)
 
 
-_SECRET_OPTIONS = frozenset({"api_key"})
+def load_config(path: Path | str, overrides: Iterable[str] = ()) -> RunConfig:
+    """The config in a TOML file, with ``overrides`` (see :func:`apply_overrides`) applied."""
+    path = Path(path)
+    return parse_config(read_toml(path, overrides), str(path))
+
+
+#: Keys whose values a report never shows: API keys, and an MCP server's headers and environment
+#: (bearer tokens, keys), which a ``[baseline]`` table in a run's config may hold.
+_SECRET_OPTIONS = frozenset({"api_key", "headers", "env"})
 
 
 def _without_secrets(value: Any) -> Any:
@@ -197,4 +210,7 @@ def _without_secrets(value: Any) -> Any:
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
     """The config as plain data, the way it would be written in TOML (for reports); secrets masked."""
-    return _without_secrets(_config_converter.unstructure(config))
+    data = _config_converter.unstructure(config)
+    if data.get("router") is None:
+        data.pop("router", None)  # a run without a router reports its config as before
+    return _without_secrets(data)

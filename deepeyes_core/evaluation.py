@@ -12,7 +12,8 @@ Two modes, and every figure says which produced it (``"mode"``):
   step right), per-call accuracy, the distribution of the first wrong step's index, per tool (calls)
   and per difficulty (trajectories). The final answer is not scored.
 - ``"blind-sequence"`` (the guide's): one prompt per example, the whole call sequence predicted
-  at once without any result, scored as an exact sequence.
+  at once without any result, scored as an exact sequence (calls one step made together may
+  come in any order).
 
 Given the train split, every mode also scores two controls that need no model (retrieval and
 majority, :mod:`deepeyes_core.contamination`), so a dry run reports them as measured, and every
@@ -48,7 +49,16 @@ from .evaluation_sets import (
     membership,
 )
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
-from .records import DIFFICULTIES, ToolCall, TrainingExample
+from .matching import (  # noqa: F401  (arguments_match, step_right: still importable from here)
+    DEFAULT_MATCHING,
+    MatchOptions,
+    arguments_match,
+    match_calls,
+    sequence_matches,
+    step_right,
+    step_sizes,
+)
+from .records import DIFFICULTIES, ToolCall, ToolSpec, TrainingExample
 from .settings import DATASET, EVALUATION, TRAINER, EvaluationSettings
 
 _DECODER = json.JSONDecoder()
@@ -98,59 +108,10 @@ def parse_invocations(text: str) -> tuple[ToolCall, ...] | None:
 
 
 @attrs.frozen(slots=True)
-class MatchOptions:
-    """How argument values are compared. ``string_match``: "exact"; "strip" (surrounding whitespace
-    ignored); "casefold" (whitespace and case ignored). ``float_tolerance``: absolute, for numbers."""
-
-    string_match: str = attrs.field(default="exact", validator=attrs.validators.in_(("exact", "casefold", "strip")))
-    float_tolerance: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
-
-    def normalise(self, value: str) -> str:
-        if self.string_match == "exact":
-            return value
-        return value.strip().casefold() if self.string_match == "casefold" else value.strip()
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _values_match(expected: Any, predicted: Any, options: MatchOptions) -> bool:
-    if isinstance(expected, bool) or isinstance(predicted, bool):
-        return type(expected) is type(predicted) and expected == predicted
-    if _is_number(expected) and _is_number(predicted):
-        return expected == predicted or abs(expected - predicted) <= options.float_tolerance
-    if isinstance(expected, str) and isinstance(predicted, str):
-        return options.normalise(expected) == options.normalise(predicted)
-    if isinstance(expected, Mapping) and isinstance(predicted, Mapping):
-        return arguments_match(expected, predicted, options)
-    if isinstance(expected, (list, tuple)) and isinstance(predicted, (list, tuple)):
-        return len(expected) == len(predicted) and all(
-            _values_match(e, p, options) for e, p in zip(expected, predicted)
-        )
-    return expected is None and predicted is None
-
-
-def arguments_match(expected: Mapping, predicted: Mapping, options: MatchOptions = MatchOptions()) -> bool:
-    """True when the predicted arguments match the expected ones, as BFCL's AST checker judges.
-
-    Followed from ``berkeley-function-call-leaderboard/bfcl/eval_checker/ast_eval/ast_checker.py``
-    (ShishirPatil/gorilla): ``simple_function_checker`` fails a missing required parameter and an
-    "Unexpected parameter"; its ``type_checker`` compares ``type(value)``, so a bool is not an
-    integer; Python ints are accepted for floats; ``list_checker`` compares lists in order;
-    ``dict_checker`` fails unexpected and missing keys. Differences: every expected key is
-    required (logs have no optional-parameter markers), int and float are interchangeable both
-    ways (no schema says which is wanted), nesting is checked to any depth, and strings are exact
-    by default (BFCL lower-cases and drops spaces and punctuation; see :class:`MatchOptions`)."""
-    if expected.keys() != predicted.keys():
-        return False
-    return all(_values_match(expected[key], predicted[key], options) for key in expected)
-
-
-@attrs.frozen(slots=True)
 class ExampleScore:
     """One answer's score. ``argument_accuracy``: share of expected calls whose name and arguments
-    match the predicted call at the same position."""
+    match the predicted call at the same position (or, for calls made together, anywhere in
+    their step's positions)."""
 
     parsed: bool
     exact: bool
@@ -158,36 +119,30 @@ class ExampleScore:
     argument_accuracy: float
 
 
-def _position_matches(expected: Sequence[ToolCall], predicted: Sequence[ToolCall], options: MatchOptions) -> list[bool]:
-    return [
-        i < len(predicted)
-        and predicted[i].name == call.name
-        and arguments_match(call.arguments, predicted[i].arguments, options)
-        for i, call in enumerate(expected)
-    ]
-
-
-def _score(expected: Sequence[ToolCall], answer: str, options: MatchOptions) -> tuple[ExampleScore, list[bool]]:
+def _score(expected: Sequence[ToolCall], answer: str, options: MatchOptions, tools: Sequence[ToolSpec] = (),
+           steps: Sequence[int] | None = None) -> tuple[ExampleScore, list[bool]]:
     predicted = parse_invocations(answer)
     if predicted is None:
         return ExampleScore(False, False, False, 0.0), [False] * len(expected)
-    matches = _position_matches(expected, predicted, options)
-    names = [c.name for c in predicted] == [c.name for c in expected]
+    matches, names = sequence_matches(expected, predicted, options, tools=tools, steps=steps)
     accuracy = sum(matches) / len(expected) if expected else 0.0
     return ExampleScore(True, bool(expected) and names and all(matches), names, accuracy), matches
 
 
-def score_answer(expected: Sequence[ToolCall], answer: str, options: MatchOptions = MatchOptions()) -> ExampleScore:
-    """Score one model answer against the expected calls."""
-    return _score(expected, answer, options)[0]
+def score_answer(expected: Sequence[ToolCall], answer: str, options: MatchOptions = DEFAULT_MATCHING, *,
+                 tools: Sequence[ToolSpec] = (), steps: Sequence[int] | None = None) -> ExampleScore:
+    """Score one model answer against the expected calls; ``tools``: the schemas for type checks,
+    ``steps``: calls made together, matched in any order (see :func:`sequence_matches`)."""
+    return _score(expected, answer, options, tools, steps)[0]
 
 
 def score_model(
-    examples: Sequence[TrainingExample], answers: Sequence[str], options: MatchOptions = MatchOptions()
+    examples: Sequence[TrainingExample], answers: Sequence[str], options: MatchOptions = DEFAULT_MATCHING
 ) -> dict[str, Any]:
     """Scores of one model's answers (one per example, in order). ``argument_accuracy`` and
     ``per_tool`` count expected calls (a call is right when name and arguments match at its
-    position); ``exact_sequence_accuracy``, ``tool_name_sequence_accuracy`` and
+    position; where the example has steps, calls made together match in any order within their
+    step's positions, as BFCL's parallel entries are judged; types from ``example.tools``); ``exact_sequence_accuracy``, ``tool_name_sequence_accuracy`` and
     ``per_difficulty`` count examples. Every rate is 0.0 when there is nothing to count."""
     if len(examples) != len(answers):
         raise ValueError(f"{len(answers)} answers for {len(examples)} examples")
@@ -196,7 +151,7 @@ def score_model(
     per_difficulty: dict[str, list[int]] = {}
     outcomes = []
     for example, answer in zip(examples, answers):
-        score, matches = _score(example.calls, answer, options)
+        score, matches = _score(example.calls, answer, options, example.tools, step_sizes(example))
         outcomes.append(score.exact)
         exact += score.exact
         names += score.tool_names
@@ -214,6 +169,7 @@ def score_model(
     order = {d: i for i, d in enumerate(DIFFICULTIES)}
     return {
         "mode": "blind-sequence",
+        "matching": options.mode,
         "examples": n,
         "exact_sequence_accuracy": exact / n if n else 0.0,
         "tool_name_sequence_accuracy": names / n if n else 0.0,
@@ -226,35 +182,6 @@ def score_model(
         },
         "outcomes": outcomes,
     }
-
-
-def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
-                options: MatchOptions = MatchOptions()) -> list[bool]:
-    """For each expected call, whether it is matched by a distinct predicted call (same name,
-    arguments as :func:`arguments_match` judges), in any order: a maximum bipartite matching, so a
-    parallel step's calls are scored as a set."""
-    fits = [[j for j, p in enumerate(predicted) if p.name == e.name and arguments_match(e.arguments, p.arguments, options)]
-            for e in expected]
-    owner: dict[int, int] = {}
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for j in fits[i]:
-            if j not in seen:
-                seen.add(j)
-                if j not in owner or augment(owner[j], seen):
-                    owner[j] = i
-                    return True
-        return False
-
-    for i in range(len(expected)):
-        augment(i, set())
-    matched = set(owner.values())
-    return [i in matched for i in range(len(expected))]
-
-
-def step_right(expected: Sequence[ToolCall], predicted: Sequence[ToolCall], options: MatchOptions = MatchOptions()) -> bool:
-    """True when the predicted calls are exactly the step's calls, in any order (none missing, none extra)."""
-    return len(predicted) == len(expected) and all(match_calls(expected, predicted, options))
 
 
 def _step_calls(step: Any) -> list[ToolCall]:
@@ -270,7 +197,7 @@ def _rates(counts: Mapping[str, list[int]], order: Sequence[str] = ()) -> dict[s
 def score_steps(
     examples: Sequence[TrainingExample],
     predicted: Sequence[Sequence[Sequence[ToolCall]]],
-    options: MatchOptions = MatchOptions(),
+    options: MatchOptions = DEFAULT_MATCHING,
 ) -> dict[str, Any]:
     """Step-level scores of one model: ``predicted[i][j]`` are its calls at step ``j`` of example
     ``i`` (steps as :func:`~deepeyes_core.steps_of` gives them). Rates are 0.0 when there is
@@ -291,7 +218,7 @@ def score_steps(
         first: int | None = None
         for index, (step, calls) in enumerate(zip(steps, answers)):
             expected = _step_calls(step)
-            matches = match_calls(expected, calls, options)
+            matches = match_calls(expected, calls, options, example.tools)
             right = len(calls) == len(expected) and all(matches)
             steps_right += right
             steps_total += 1
@@ -316,6 +243,7 @@ def score_steps(
     n = len(examples)
     return {
         "mode": "step",
+        "matching": options.mode,
         "examples": n,
         "steps": steps_total,
         "step_accuracy": steps_right / steps_total if steps_total else 0.0,
@@ -516,7 +444,7 @@ async def evaluate_improvement(
     prompt_layout: str = DATASET.prompt_layout,
     readiness_threshold: float = TRAINER.readiness_threshold,
     phase1_success_rates: Mapping[str, float] | None = None,
-    options: MatchOptions = MatchOptions(),
+    options: MatchOptions = DEFAULT_MATCHING,
     modes: Sequence[str] = MODES,
     train: Sequence[TrainingExample] = (),
     settings: EvaluationSettings = EVALUATION,

@@ -6,7 +6,7 @@ classified as they arrive, so memory follows kept examples, not log size): the t
 together, in that order, when the pass begins, and finish together, in that order, when it ends;
 each one's ``seconds`` is the time spent in its own work during the pass. Every other stage
 starts after the one before it has finished. A run that stops early (too little data) skips the
-stages it does not reach; ``report`` always runs.
+stages it does not reach, and a run without a router skips ``route``; ``report`` always runs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 import attrs
 
 #: Every stage of a run, in order. ``check`` holds back, before the split, each example that a
-#: configured export format cannot take.
-STAGES = ("read", "collect", "describe", "dedup", "check", "split", "export", "train", "evaluate", "report")
+#: configured export format cannot take. ``route`` runs only when a ``[router]`` is configured
+#: (it sends examples to SFT or the RL pool, or drops them, by the base model's pass rate).
+STAGES = ("read", "collect", "describe", "dedup", "check", "route", "split", "export", "train", "evaluate", "report")
 
 #: The stages that run together as one streamed pass over the logs.
 STREAMED_STAGES = ("read", "collect", "describe")

@@ -25,8 +25,10 @@ from .events import RunFinished, StageFinished, StageStarted
 
 from .redaction import RedactionOptions
 from .components import (
+    ArgumentGenerator,
     DifficultyClassifier,
     Exporter,
+    Router,
     Splitter,
     TaskDescriber,
     Tool,
@@ -214,6 +216,44 @@ def deepeyes_training_backends() -> Iterable[type[TrainingBackend]]:
 
 
 @hookspec
+def deepeyes_routers() -> Iterable[type[Router]]:
+    """Return the router classes this plugin provides.
+
+    Called once when the plugin manager loads. A run uses a router only when its config has a
+    ``[router]`` table (there is no default). ``check(backend)`` is called when the pipeline is
+    built and raises ConfigError when the router cannot work with that backend; ``async
+    route(examples, backend, settings)`` runs after dedup and the format check, before the split
+    (the ``route`` stage), and returns ``Routes``: ``sft`` (kept for cold-start SFT), ``rl_pool``
+    (written to ``rl_pool.jsonl``) and ``rejected`` (each with its ``Rejection``, into
+    ``rejects.jsonl``), every example in exactly one. The built-in ``pass-rate`` router samples
+    the base model through the backend's ``sample``/``sample_steps`` (DeepEyesV2's curation).
+    Example::
+
+        from deepeyes_core import NoOptions, RoutedExample, Routes, hookimpl
+
+        class LongOnesToRl:
+            \"\"\"Trajectories of five calls or more go to the RL pool, unscored.\"\"\"
+            name = "long-to-rl"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            def check(self, backend):
+                pass  # needs no model
+
+            async def route(self, examples, backend, settings):
+                items = [RoutedExample(e, 0, 1, "none") for e in examples]
+                return Routes(sft=tuple(i for i in items if i.example.sequence_length < 5),
+                              rl_pool=tuple(i for i in items if i.example.sequence_length >= 5))
+
+        @hookimpl
+        def deepeyes_routers():
+            return [LongOnesToRl]
+    """
+
+
+@hookspec
 def deepeyes_tools() -> Iterable[Tool]:
     """Return the tools Phase 1 (``run_deepeyesv2_baseline``) can invoke.
 
@@ -223,6 +263,32 @@ def deepeyes_tools() -> Iterable[Tool]:
         def deepeyes_tools():
             yield Tool(name="upper", invoke=lambda args: args["text"].upper(),
                        sample_arguments=lambda rng: {"text": rng.choice(["a", "b"])})
+    """
+
+
+@hookspec
+def deepeyes_argument_generators() -> Iterable[type[ArgumentGenerator]]:
+    """Return the argument generator classes this plugin provides.
+
+    Called once when the plugin manager loads. Phase 1 over MCP servers (``[baseline.arguments]``
+    names one) asks ``async arguments(tool, count, seed)`` for exactly ``count`` argument objects
+    for a tool, given its ``ToolSpec`` (name, description, JSON Schema from the server's
+    ``tools/list``). Example::
+
+        class EmptyArguments:
+            \"\"\"Calls every tool with no arguments.\"\"\"
+            name = "empty"
+            Options = NoOptions
+
+            def __init__(self, options):
+                pass
+
+            async def arguments(self, tool, count, seed):
+                return [{} for _ in range(count)]
+
+        @hookimpl
+        def deepeyes_argument_generators():
+            return [EmptyArguments]
     """
 
 

@@ -121,7 +121,7 @@ def atomic_json(path: Path | str, data: Any) -> None:
 def expand_paths(
     patterns: Sequence[str | Path] | str | Path, base: Path | None = None, directory_glob: str | None = None
 ) -> list[Path]:
-    """Files named by paths and globs (``logs/**/*.jsonl``), sorted per pattern; ``patterns`` may be
+    """Files named by paths and globs (``logs/**/*.jsonl``, ``~/logs/*.jsonl``), sorted per pattern; ``patterns`` may be
     one path or glob (a string, not read letter by letter) or a list of them. A pattern matching
     no file is an InputError (a file that exists is itself, even with ``[`` or ``*`` in its name);
     so is a directory named as a path, unless ``directory_glob`` says which of its files to read
@@ -132,7 +132,7 @@ def expand_paths(
         patterns = [patterns]
     found: list[Path] = []
     for pattern in patterns:
-        text = str(pattern)
+        text = os.path.expanduser(str(pattern))
         if base is not None and not os.path.isabs(text):
             text = str(base / text)
         where = f" (looked for {text})" if text != str(pattern) else ""

@@ -18,6 +18,7 @@ import attrs
 from .components import (
     DifficultyClassifier,
     Exporter,
+    Router,
     SourceItem,
     Splitter,
     TaskDescriber,
@@ -39,6 +40,7 @@ DEFAULT_COMPONENTS: Mapping[str, str] = {
     "splitter": "stratified",
     "exporter": "jsonl",
     "training_backend": "dry-run",
+    "argument_generator": "schema",
 }
 
 #: Where a run writes when neither the config nor the caller says (the guide's folder).
@@ -97,6 +99,8 @@ class Pipeline:
     dataset: DatasetSettings = DatasetSettings()
     trainer: TrainerSettings = TrainerSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    #: Routes examples by the base model's pass rate (``[router]``); None: none, every example to SFT.
+    router: Router | None = None
     engine: EngineSettings = attrs.field(factory=EngineSettings)
     output_dir: Path = DEFAULT_OUTPUT_DIR
     #: The config as written in reports (defaults filled in, secrets masked); empty when the
@@ -116,13 +120,18 @@ class Pipeline:
         plugins = plugins or get_plugin_manager()
         config = resolved_config(config)
         build = plugins.build
+        backend = build("training_backend", config.backend.name, config.backend.options)
+        router = build("router", config.router.name, config.router.options) if config.router else None
+        if router is not None:
+            router.check(backend)
         pipeline = cls(
             sources=tuple(_bind(build("trajectory_source", s.name, s.options), s.paths, base_dir) for s in config.sources),
             describer=build("task_describer", config.describer.name, config.describer.options),
             classifier=build("difficulty_classifier", config.classifier.name, config.classifier.options),
             splitter=build("splitter", config.splitter.name, config.splitter.options),
             exporters=tuple(build("exporter", e.name, e.options) for e in config.exporters),
-            backend=build("training_backend", config.backend.name, config.backend.options),
+            backend=backend,
+            router=router,
             redactor=make_redactor(config.redaction, plugins),
             plugins=plugins,
             collector=config.collector,

@@ -22,9 +22,11 @@ import pluggy
 from . import hookspecs
 from .components import (
     KINDS,
+    ArgumentGenerator,
     DifficultyClassifier,
     Exporter,
     NoOptions,
+    Router,
     Splitter,
     TaskDescriber,
     Tool,
@@ -42,14 +44,19 @@ BUILTIN_PLUGINS = (
     "deepeyes_builtin.source_describer",
     "deepeyes_builtin.group_splitter",
     "deepeyes_builtin.sharegpt",
+    "deepeyes_builtin.router",
     "deepeyes_anthropic.messages_source",
     "deepeyes_anthropic.claude_code_source",
     "deepeyes_anthropic.exporters",
     "deepeyes_anthropic.describer",
     "deepeyes_anthropic.backend",
+    "deepeyes_anthropic.arguments",
     "deepeyes_openai.chat_source",
     "deepeyes_openai.exporters",
+    "deepeyes_openai.responses_source",
+    "deepeyes_openai.agents_source",
     "deepeyes_otel.source",
+    "deepeyes_langfuse.source",
     "deepeyes_trl.exporters",
     "deepeyes_trl.backend",
 )
@@ -65,6 +72,8 @@ _PROTOCOLS = {
     "splitter": Splitter,
     "exporter": Exporter,
     "training_backend": TrainingBackend,
+    "router": Router,
+    "argument_generator": ArgumentGenerator,
 }
 
 

@@ -151,6 +151,17 @@ def _sets_section(ev: Mapping[str, Any]) -> str:
             + "<th>trained vs base</th></tr>" + rows + "</table>")
 
 
+def _routing_section(routing: Mapping[str, Any]) -> str:
+    """Where the router sent the examples by the base model's pass rate."""
+    rows = (("cold-start SFT (never solved)", routing.get("sft")),
+            ("RL pool, rl_pool.jsonl (solved sometimes)", routing.get("rl_pool")),
+            ("dropped (solved reliably)", routing.get("dropped_solved")))
+    return (f"<h2>Routing by the base model's pass rate ({_esc(routing.get('router'))})</h2>"
+            f"<p class=muted>{_esc(routing.get('samples'))} samples per example at temperature "
+            f"{_esc(routing.get('temperature'))}; {_esc(routing.get('examples'))} examples routed.</p><table>"
+            + "".join(f"<tr><td>{label}</td><td>{_esc(count)}</td></tr>" for label, count in rows) + "</table>")
+
+
 def line_chart(series: Mapping[str, tuple[str, Sequence[float | None]]], width: int = 600, height: int = 220,
                log_scale: bool = False, top: float | None = None) -> str:
     """Lines over epochs (1..n); each series is (colour, values). ``log_scale`` for losses, which
@@ -219,6 +230,10 @@ def render_report(report: Mapping[str, Any]) -> str:
          else ev.get("improvement_summary") or f"{ev['improvement_pct']:+.1f} pts"),
         ("ready for RL", str(ev.get("readiness_for_rl"))),
     ]
+    if ev.get("headline_set"):
+        headline_figures = (ev.get("sets") or {}).get(ev["headline_set"]) or {}
+        cards.insert(1, ("measured on", f"{_SET_TITLES[ev['headline_set']].split(' (')[0]} "
+                                        f"({headline_figures.get('examples', '-')})"))
     body = [
         f"<h1>deepeyes training report</h1><p class=sub>{_esc(report.get('generated_at', ''))} · backend "
         f"<b>{_esc(report.get('backend', ''))}</b> · status <b>{_esc(report.get('status', ''))}</b></p>",
@@ -268,6 +283,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         body.append("<h2>Whole trajectories right per difficulty, before and after (step mode)</h2>" if step_headline
                     else "<h2>Exact sequences per difficulty, before and after</h2>")
         body.append(paired_bars({d: (v.get("before"), v.get("after")) for d, v in per_difficulty.items()}))
+    if routing := stats.get("routing"):
+        body.append(_routing_section(routing))
     if stats:
         body.append("<h2>Split composition</h2>" + stacked_splits(stats))
     rejects = (report.get("rejects") or {}).get("records_by_reason") or {}

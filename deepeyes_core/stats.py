@@ -155,6 +155,9 @@ def _run_tables(stats: dict[str, Any]) -> list[Table]:
             _row(summary, f"{split}: near-duplicates of train", f"{counts.get('near_duplicate', 0)} of "
                  f"{counts.get('near_duplicate', 0) + counts.get('clean', 0)} (similarity >= "
                  f"{contamination['threshold']:g}){removed}")
+    if routing := stats.get("routing"):
+        _row(summary, f"routed ({routing['router']}, {routing['samples']} samples at temperature {routing['temperature']})",
+             f"sft {routing['sft']}, rl pool {routing['rl_pool']}, dropped as solved {routing['dropped_solved']}")
     tables.append(summary)
     if splits:
         tables.append(_splits_table(splits, "splits"))

@@ -25,6 +25,7 @@ from .columnar.choice import EngineChoice, choose_engine
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
 from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
+from .errors import DatasetError
 from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageStarted
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
@@ -35,6 +36,7 @@ from .plugins import PluginManager
 from .contamination import Nearest, nearest_train
 from .records import Rejection, converter
 from .report_html import write_html_report
+from .routing import RL_POOL_FILE, routing_stats, write_rl_pool
 from .runfolder import RunFolder
 from .settings import COLLECTOR, TRAINER, CollectorSettings, TrainerSettings
 
@@ -71,6 +73,8 @@ class RunRecord:
     #: Each val and test example's nearest train example (after decontamination, if it ran).
     nearest: dict[str, list[Nearest]] = attrs.field(factory=dict)
     contamination: dict[str, Any] | None = None
+    #: The ``route`` stage's counts and settings (``dataset_stats.json``'s ``routing``); None: no router.
+    routing: dict[str, Any] | None = None
     files: dict[str, Path] = attrs.field(factory=dict)
     training: TrainingRun | None = None
     evaluation: dict[str, Any] | None = None
@@ -267,6 +271,8 @@ class ColdStartTrainer:
         dedup = await self._stage("dedup", self._deduplicate(examples), lambda d: dict(d.stats))
         examples, record.dedup = dedup.kept, dedup.stats
         examples = await self._stage("check", self._check_formats(examples), lambda kept: {"examples": len(kept)})
+        if self.pipeline.router is not None:
+            examples = await self._stage("route", self._route(examples), lambda _: dict(record.routing or {}))
         self.dataset = SFTDataset(
             examples,
             self.pipeline.dataset.train_ratio,
@@ -294,6 +300,8 @@ class ColdStartTrainer:
             "export", self.dataset.export_all_splits(self.pipeline.exporters), lambda files: {"files": len(files)}
         )
         record.files["contamination"] = self.write_dir / CONTAMINATION_FILE
+        if record.routing is not None:
+            record.files["rl_pool"] = self.write_dir / RL_POOL_FILE
         record.dataset_stats = {**await self.dataset.get_dataset_stats(), **self._pipeline_stats()}
         atomic_json(self.write_dir / "dataset_stats.json", record.dataset_stats)
         self.rejects.close()
@@ -336,6 +344,19 @@ class ColdStartTrainer:
         for rejection in rejected:
             self.rejects.add(rejection)
         return kept
+
+    async def _route(self, examples: list) -> list:
+        """The router's routes: the RL pool to ``rl_pool.jsonl``, the dropped to the rejects, SFT kept."""
+        router = self.pipeline.router
+        routes = await router.route(examples, self.backend, self.settings)
+        routed = len(routes.sft) + len(routes.rl_pool) + len(routes.rejected)
+        if routed != len(examples):
+            raise DatasetError(f"router {router.name!r} routed {routed} of {len(examples)} examples")
+        for _, rejection in routes.rejected:
+            self.rejects.add(rejection)
+        write_rl_pool(self.write_dir / RL_POOL_FILE, routes.rl_pool, self.settings.prompt_layout)
+        self.record.routing = routing_stats(router.name, routes)
+        return [item.example for item in routes.sft]
 
     async def _split_and_balance(self) -> None:
         await self.dataset.split_data()
@@ -390,6 +411,7 @@ class ColdStartTrainer:
             "describer_usage": converter.unstructure(usage) if usage is not None else None,
             "rejects": self.rejects.summary(),
             "balance": self.dataset.balance_report if self.dataset else None,
+            **({"routing": self.record.routing} if self.record.routing is not None else {}),
         }
 
     async def generate_prompts(self) -> list[dict[str, Any]]:
@@ -423,7 +445,7 @@ class ColdStartTrainer:
 
     async def evaluate_improvement(self) -> dict[str, Any]:
         """Base model and trained model on the same held-out test prompts, scored; the guide's keys."""
-        from .evaluation import evaluate_improvement
+        from .evaluation import MatchOptions, evaluate_improvement
 
         if self._insufficient():
             return self._evaluation_or_not_measured()
@@ -438,6 +460,7 @@ class ColdStartTrainer:
                 train=self.dataset.splits["train"],
                 settings=self.pipeline.evaluation,
                 nearest=self.record.nearest.get("test"),
+                options=MatchOptions(mode=self.pipeline.evaluation.matching),
             ),
             lambda ev: {"status": ev["status"]},
         )

@@ -114,6 +114,19 @@ def test_sessions_carry_over_from_one_file_and_source_to_the_next(tmp_path, plug
     _assert_same_files(tmp_path / "row", tmp_path / "columnar")
 
 
+def test_a_sidecar_of_tool_definitions_reaches_the_examples_alike(tmp_path, plugins):
+    log = tmp_path / "invocations.jsonl"
+    log.write_bytes(SAMPLE_LOG.read_bytes())
+    tool = json.loads(log.read_text().splitlines()[0])["tool_name"]
+    definition = {"name": tool, "parameters": {"type": "object", "properties": {}}}  # the log's calls have some
+    (tmp_path / "invocations.tools.json").write_text(json.dumps([definition]))
+    config = _config(log, quality_threshold=0.75)
+    _run(config, tmp_path / "row", "row")
+    _run(config, tmp_path / "columnar", "columnar", chunk_bytes=100_000)
+    _assert_same_files(tmp_path / "row", tmp_path / "columnar")
+    assert f"- {tool}()".encode() in (tmp_path / "columnar" / "sft_train.jsonl").read_bytes()  # as declared
+
+
 # -- hypothesis: generated logs ---------------------------------------------------------------
 
 _SECRET = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key id: redacted by both engines

@@ -130,43 +130,44 @@ def test_parse_refuses_unparseable_answers(text):
 
 
 @pytest.mark.parametrize(
-    ("expected", "predicted", "match"),
+    ("expected", "predicted", "bfcl", "strict"),
     [
-        ({"n": 5}, {"n": 5.0}, True),
-        ({"n": 5.0}, {"n": 5}, True),
-        ({"n": 5}, {"n": 5.5}, False),
-        ({"flag": True}, {"flag": 1}, False),
-        ({"n": 1}, {"n": True}, False),
-        ({"flag": False}, {"flag": False}, True),
-        ({"a": 1, "b": "x"}, {"b": "x", "a": 1}, True),
-        ({"a": 1, "b": "x"}, {"a": 1}, False),
-        ({"a": 1}, {"a": 1, "b": "x"}, False),
-        ({"a": None}, {"a": None}, True),
-        ({"a": None}, {"a": 0}, False),
-        ({"a": "5"}, {"a": 5}, False),
-        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1.0, {"c": 2}]}}, True),
-        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1, {"c": 2, "d": 3}]}}, False),
-        ({"a": [1, 2]}, {"a": [2, 1]}, False),
-        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False),
-        ({"a": [1]}, {"a": {"0": 1}}, False),
-        ({"s": "Orders"}, {"s": "orders"}, False),
-        ({}, {}, True),
+        ({"n": 5}, {"n": 5.0}, True, True),  # no schema: numbers by value in both modes
+        ({"n": 5.0}, {"n": 5}, True, True),
+        ({"n": 5}, {"n": 5.5}, False, False),
+        ({"flag": True}, {"flag": 1}, False, False),
+        ({"n": 1}, {"n": True}, False, False),
+        ({"flag": False}, {"flag": False}, True, True),
+        ({"a": 1, "b": "x"}, {"b": "x", "a": 1}, True, True),
+        ({"a": 1, "b": "x"}, {"a": 1}, False, False),
+        ({"a": 1}, {"a": 1, "b": "x"}, False, False),
+        ({"a": None}, {"a": None}, True, True),
+        ({"a": None}, {"a": 0}, False, False),
+        ({"a": "5"}, {"a": 5}, False, False),
+        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1.0, {"c": 2}]}}, True, True),
+        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1, {"c": 2, "d": 3}]}}, False, False),
+        ({"a": [1, 2]}, {"a": [2, 1]}, False, False),
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False, False),
+        ({"a": [1]}, {"a": {"0": 1}}, False, False),
+        ({"s": "Orders"}, {"s": "orders"}, True, False),  # BFCL lower-cases
+        ({"s": "New York, NY"}, {"s": "new york ny"}, True, False),  # and drops spaces and ,./-_*^
+        ({"s": "New York"}, {"s": "NewYork!"}, False, False),
+        ({}, {}, True, True),
     ],
 )
-def test_arguments_match_like_bfcl(expected, predicted, match):
-    assert arguments_match(expected, predicted) is match
+def test_arguments_match_by_mode(expected, predicted, bfcl, strict):
+    assert arguments_match(expected, predicted) is bfcl
+    assert arguments_match(expected, predicted, MatchOptions(mode="strict")) is strict
 
 
-def test_match_options_loosen_strings_and_numbers():
-    assert not arguments_match({"s": "Orders "}, {"s": "orders"})
-    assert not arguments_match({"s": "Orders "}, {"s": "orders"}, MatchOptions(string_match="strip"))
-    assert arguments_match({"s": " x "}, {"s": "x"}, MatchOptions(string_match="strip"))
-    assert arguments_match({"s": ["Orders "]}, {"s": ["orders"]}, MatchOptions(string_match="casefold"))
+def test_match_options():
     assert arguments_match({"x": 1.0}, {"x": 1.05}, MatchOptions(float_tolerance=0.1))
+    assert arguments_match({"x": 1.0}, {"x": 1.05}, MatchOptions(mode="strict", float_tolerance=0.1))
     assert not arguments_match({"x": 1.0}, {"x": 1.2}, MatchOptions(float_tolerance=0.1))
     assert not arguments_match({"x": True}, {"x": 1}, MatchOptions(float_tolerance=0.5))
+    assert MatchOptions().mode == "bfcl" and "BFCL" in MatchOptions().description
     with pytest.raises(ValueError):
-        MatchOptions(string_match="fuzzy")
+        MatchOptions(mode="fuzzy")
     with pytest.raises(ValueError):
         MatchOptions(float_tolerance=-1)
 
@@ -213,6 +214,7 @@ def test_score_model_numbers(test_set):
     scores = score_model(test_set, answers)
     assert scores == {
         "mode": "blind-sequence",
+        "matching": "bfcl",
         "examples": 4,
         "exact_sequence_accuracy": 0.5,
         "tool_name_sequence_accuracy": 0.75,

@@ -118,6 +118,7 @@ SAMPLE_SOURCES = [
     ("anthropic-messages", "claude_transcripts.jsonl"),
     ("openai-chat", "openai_transcripts.jsonl"),
     ("otel", "otel_traces.jsonl"),
+    ("langfuse", "langfuse_traces.jsonl"),
 ]
 
 

@@ -8,20 +8,21 @@ from typing import Any
 
 import attrs
 
-from ..baseline import read_line
+from ..baseline import read_line, read_tool_specs
 from ..errors import MissingExtraError
-from ..records import Location, Rejection, ToolInvocation, ToolStatus
+from ..records import Location, Rejection, ToolInvocation, ToolSpec, ToolStatus
 
 
 @attrs.frozen(slots=True)
 class InvocationBatch:
-    """A chunk of a log, in read order. ``items`` are the chunk's records (a ToolInvocation or the
-    Rejection of a line that could not be read), as the row engine's ``read`` yields them;
+    """A chunk of a log, in read order. ``items`` are the chunk's records (a ToolInvocation, the
+    Rejection of a line that could not be read, or a ToolSpec the log declares), as the row
+    engine's ``read`` yields them;
     ``frame`` is a polars DataFrame with a row per ToolInvocation of ``items``: ``item`` (its index
     in ``items``), ``agent``, ``session`` (null without one), ``tool``, ``stamp`` (the timestamp in
     epoch seconds, as ``timestamp.timestamp()`` gives it) and ``ok`` (the call succeeded)."""
 
-    items: list[ToolInvocation | Rejection]
+    items: list[ToolInvocation | Rejection | ToolSpec]
     frame: Any
 
 
@@ -34,7 +35,7 @@ def polars() -> Any:
     return pl
 
 
-def invocation_batch(items: list[ToolInvocation | Rejection]) -> InvocationBatch:
+def invocation_batch(items: list[ToolInvocation | Rejection | ToolSpec]) -> InvocationBatch:
     """The batch of ``items``, its frame made from their ToolInvocations."""
     pl = polars()
     rows = [i for i, item in enumerate(items) if type(item) is ToolInvocation]
@@ -55,9 +56,14 @@ def invocation_batch(items: list[ToolInvocation | Rejection]) -> InvocationBatch
 
 
 def read_invocation_batches(path: Path | str, chunk_bytes: int) -> Iterator[InvocationBatch]:
-    """A BaselineTracker log in batches of about ``chunk_bytes`` bytes, each cut at a line end.
-    Every line is read by :func:`~deepeyes_core.baseline.read_line`, the row engine's reader, so a
-    line gives the same record or Rejection (file, line, reason, detail) in either engine."""
+    """A BaselineTracker log in batches of about ``chunk_bytes`` bytes, each cut at a line end,
+    after a batch of the tool definitions in its sidecar, if it has one (as the ``baseline``
+    source's ``read`` yields them first). Every line is read by
+    :func:`~deepeyes_core.baseline.read_line`, the row engine's reader, so a line gives the same
+    record or Rejection (file, line, reason, detail) in either engine."""
+    specs = read_tool_specs(path)
+    if specs:
+        yield invocation_batch(list(specs))
     name = str(path)
     number = 0
     with open(path, "rb") as handle:

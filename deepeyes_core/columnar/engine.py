@@ -27,6 +27,6 @@ def grouped_events(collector: Any, batches: Iterable[InvocationBatch]) -> Iterat
     grouper = SessionGrouper(
         collector.session_gap_seconds, collector.session_timeout_seconds, collector.max_trajectory_length,
         row_collector._SWEEP_EVERY,  # the row engine's sweep period, read when the run starts
-        collector._close, collector.counts, collector._tool_calls,
+        collector._close, collector.counts, collector._tool_calls, collector.catalogue.declare,
     )
     return grouper.events(batches)

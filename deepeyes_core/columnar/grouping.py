@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..invocation_ids import SeenInvocationIds
-from ..records import Rejection, ToolInvocation, Trajectory
+from ..records import Rejection, ToolInvocation, ToolSpec, Trajectory
 from .batch import InvocationBatch, polars
 
 _KEYS = ["agent", "has_session", "session"]
@@ -35,7 +35,8 @@ class SessionGrouper:
     """Trajectories and rejections, in the row path's order, from batches of a source's items.
 
     ``close(key, calls)`` makes the Trajectory of a closed group (the collector's own ``_close``);
-    ``counts`` and ``tool_calls`` are the collector's, filled as its ``iter_trajectories`` fills them.
+    ``counts`` and ``tool_calls`` are the collector's, filled as its ``iter_trajectories`` fills them;
+    ``declare`` takes the tool definitions a source declares (the collector's catalogue's).
     """
 
     def __init__(
@@ -47,9 +48,10 @@ class SessionGrouper:
         close: Callable[[tuple[str, str | None], list[ToolInvocation]], Trajectory],
         counts: dict[str, int],
         tool_calls: dict[str, list[int]],
+        declare: Callable[[ToolSpec], None],
     ):
         self.gap, self.timeout, self.longest, self.every = gap, timeout, longest, sweep_every
-        self.close, self.counts, self.tool_calls = close, counts, tool_calls
+        self.close, self.counts, self.tool_calls, self.declare = close, counts, tool_calls, declare
         self.pl = polars()
         self.seen = 0
         self.newest: float | None = None
@@ -87,6 +89,8 @@ class SessionGrouper:
             if type(item) is Rejection:
                 counts["records_read"] += item.records
                 rejections.append((start + index + 1, item))
+            elif type(item) is ToolSpec:  # a declared definition: a place in the stream, no record of a call
+                self.declare(item)
         counts["records_read"] += frame.height
         counts["invocations"] += len(keep)
         new = frame[keep].with_columns(pos=pl.col("item") + (start + 1)).drop("item")

@@ -40,6 +40,16 @@ the tools as Messages ``tools`` (``tool_choice: auto``), and reads the ``tool_us
 answer as the step's calls. The trained model has its demonstrations behind the same breakpoint;
 answers are cached on disk like the others.
 
+**Sampling the base model** (for the ``pass-rate`` router, before training): ``sample`` and
+``sample_steps`` ask the base model (``model``, else the trainer's ``model_id``) with the same
+instructions as ``generate``/``generate_steps`` and no demonstrations, ``samples`` requests per
+prompt. The Messages API (version 2026-10-21; SDK 2.x has no ``temperature``, ``top_p`` or
+``top_k``, and the API refuses them) samples at the model's own temperature, taken as 1.0: any
+other temperature is refused. Each answer is cached on disk under a key that holds the request,
+the temperature, the sample's index and the seed, so a rerun replays every sample and pays
+nothing twice; another seed draws new ones. Routing supports
+``tool_format = "text"`` only for blind prompts (the tool catalogue is known after training).
+
 **Weights.** Weight-level fine-tuning of Claude goes through the ``bedrock-claude`` export (Amazon
 Bedrock's Claude fine-tuning format); this backend changes no weights.
 """
@@ -67,6 +77,7 @@ from deepeyes_core import (
     DeepeyesError,
     EpochMetrics,
     ToolCall,
+    Sampling,
     ToolSpec,
     TrainingExample,
     TrainingRun,
@@ -480,7 +491,8 @@ class AnthropicBackend:
         return message
 
     async def _answer(
-        self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]], prompt: str
+        self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]], prompt: str,
+        draw: dict[str, Any] | None = None,
     ) -> str:
         opts = self.options
         params: dict[str, Any] = {
@@ -493,7 +505,7 @@ class AnthropicBackend:
         if opts.tool_format == "tools":
             params["tools"], names = self._tools()
             params["tool_choice"] = {"type": "any"}
-        key = content_key("backend-v1", params)
+        key = self._key("backend-v1", params, draw)
         cached = self.cache.get(key)
         if cached is not None and isinstance(cached.get("answer"), str):
             self.usage.cached += 1
@@ -519,7 +531,7 @@ class AnthropicBackend:
         return await self._gather(list(prompts), lambda client, semaphore, prompt: self._step(client, semaphore, system, prompt))
 
     async def _step(self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]],
-                    prompt: StepPrompt) -> tuple[ToolCall, ...]:
+                    prompt: StepPrompt, draw: dict[str, Any] | None = None) -> tuple[ToolCall, ...]:
         tools, names = self._tools(_merge(self.catalogue, prompt.history.tools))
         api_names = {original: api for api, original in names.items()}
         params: dict[str, Any] = {
@@ -530,7 +542,7 @@ class AnthropicBackend:
             "tools": tools,
             "tool_choice": {"type": "auto"},
         }
-        key = content_key("backend-steps-v1", params)
+        key = self._key("backend-steps-v1", params, draw)
         cached = self.cache.get(key)
         if cached is not None and isinstance(cached.get("calls"), list):
             self.usage.cached += 1
@@ -540,6 +552,51 @@ class AnthropicBackend:
         self.cache.put(key, {"version": "backend-steps-v1", "model": self._model,
                              "calls": [[call.name, call.arguments] for call in calls]})
         return calls
+
+    # -- sampling the base model (routing) ------------------------------------------------------------
+
+    @staticmethod
+    def _key(version: str, params: dict[str, Any], draw: dict[str, Any] | None) -> str:
+        """The cache key: the request; for a sample, also its temperature, index and seed."""
+        return content_key(version, params) if draw is None else content_key(version, params, draw)
+
+    def _base(self, sampling: Sampling, settings: TrainingSettings) -> None:
+        """Name the base model before training (``model``, else the trainer's ``model_id``)."""
+        if sampling.temperature != 1.0:
+            raise ConfigError(
+                f"training backend 'anthropic': the Messages API (version 2026-10-21, SDK 2.x) takes no sampling "
+                f"parameters and answers at the model's own temperature, so temperature {sampling.temperature} "
+                "cannot be asked for; set [router] temperature = 1.0"
+            )
+        if self._model is None:
+            check_model(settings.model_id, "[trainer] model_id")
+            self._model = self.usage.model = self._probe.model = settings.model_id
+
+    async def _draws(self, items: Sequence[Any], sampling: Sampling, one: Callable[..., Any]) -> list[list[Any]]:
+        k = sampling.samples
+        draws = [(item, {"temperature": sampling.temperature, "sample": j, "seed": sampling.seed})
+                 for item in items for j in range(k)]
+        flat = await self._gather(draws, lambda client, semaphore, d: one(client, semaphore, *d))
+        return [flat[i * k:(i + 1) * k] for i in range(len(items))]
+
+    async def sample(self, prompts: Sequence[str], sampling: Sampling, settings: TrainingSettings) -> list[list[str]]:
+        """``sampling.samples`` answers of the base model per blind prompt (no demonstrations)."""
+        self._base(sampling, settings)
+        if self.options.tool_format == "tools":
+            raise ConfigError(
+                "training backend 'anthropic': routing by pass rate on blind prompts needs tool_format = \"text\" "
+                "(the tool catalogue is known only after training)"
+            )
+        system = self._system([], [], settings.prompt_layout)
+        return await self._draws(prompts, sampling, lambda c, s, p, d: self._answer(c, s, system, p, d))
+
+    async def sample_steps(
+        self, prompts: Sequence[StepPrompt], sampling: Sampling, settings: TrainingSettings
+    ) -> list[list[tuple[ToolCall, ...]]]:
+        """``sampling.samples`` next steps of the base model per step prompt (no demonstrations)."""
+        self._base(sampling, settings)
+        system = self._system([], [], settings.prompt_layout, _STEP_INSTRUCTIONS)
+        return await self._draws(prompts, sampling, lambda c, s, p, d: self._step(c, s, system, p, d))
 
     @staticmethod
     def _calls(message: Any, names: dict[str, str]) -> tuple[ToolCall, ...]:

@@ -2,6 +2,7 @@
 
 from deepeyes_core import hookimpl
 
+from .arguments import SchemaArguments
 from .backends import DryRunBackend
 from .classifiers import DistinctToolsClassifier, SequenceLengthClassifier
 from .describers import TemplateDescriber
@@ -44,3 +45,8 @@ def deepeyes_training_backends():
 @hookimpl
 def deepeyes_tools():
     return builtin_tools()
+
+
+@hookimpl
+def deepeyes_argument_generators():
+    return [SchemaArguments]

@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import orjson
 
 from deepeyes_core import (
     Location,
@@ -60,23 +59,9 @@ from deepeyes_core import (
     record_timestamp,
 )
 
+from .response_items import arguments
+
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-
-
-def _arguments(value: Any, call_id: str) -> dict[str, Any]:
-    if isinstance(value, dict):  # a logger that stored them parsed
-        return value
-    if not isinstance(value, str):
-        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: arguments are a {type(value).__name__}")
-    if not value.strip():
-        return {}
-    try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise RecordRejected("unparseable arguments", f"tool_call {call_id}: arguments are not a JSON object")
-    return parsed
 
 
 def _tools(value: Any) -> tuple[ToolSpec, ...]:
@@ -221,7 +206,7 @@ def _walk(
                     raise RecordRejected.malformed(f"{where} has no function name")
                 if call_id in calls:
                     raise RecordRejected.malformed(f"{where}: tool_call id {call_id} appears twice")
-                calls[call_id] = (function["name"], _arguments(function.get("arguments"), call_id), index)
+                calls[call_id] = (function["name"], arguments(function.get("arguments"), call_id), index)
             texts[index] = text
             answered, final_answer = False, None
         elif role == "tool":

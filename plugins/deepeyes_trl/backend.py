@@ -11,8 +11,10 @@ import attrs
 
 from deepeyes_core import (
     CHAT_SYSTEM_PROMPT,
+    ConfigError,
     MissingExtraError,
     ModelRole,
+    Sampling,
     StepPrompt,
     ToolCall,
     TrainingExample,
@@ -108,6 +110,41 @@ class TrlBackend:
                   "tools": None} for p in prompts]
         answers = await asyncio.to_thread(engine.generate, self._models[model], chats, self.options)
         return [numbered(calls) if (calls := parse_calls(text)) else text for text in answers]
+
+    def _base_for_sampling(self) -> Path:
+        from .engine import _local_dir
+
+        for module in _NEEDS:
+            if importlib.util.find_spec(module) is None:
+                raise MissingExtraError("training backend 'trl'", "trl", module)
+        if self.options.is_tiny:
+            raise ConfigError(
+                "training backend 'trl': model \"tiny\" has no base model before training (its random init is "
+                "built from the train split), so it cannot be sampled for routing; set [backend] model to a "
+                "pretrained model (a local path or a hub id)"
+            )
+        return _local_dir(self.options.model)
+
+    async def sample(self, prompts: Sequence[str], sampling: Sampling, settings: TrainingSettings) -> list[list[str]]:
+        from . import engine
+        from .chats import numbered, parse_calls
+
+        chats = [{"messages": [{"role": "system", "content": CHAT_SYSTEM_PROMPT}, {"role": "user", "content": p}],
+                  "tools": None} for p in prompts]
+        answers = await asyncio.to_thread(engine.sample, self._base_for_sampling(), chats, self.options,
+                                          sampling.samples, sampling.temperature, sampling.seed)
+        return [[numbered(calls) if (calls := parse_calls(text)) else text for text in texts] for texts in answers]
+
+    async def sample_steps(
+        self, prompts: Sequence[StepPrompt], sampling: Sampling, settings: TrainingSettings
+    ) -> list[list[tuple[ToolCall, ...]]]:
+        from . import engine
+        from .chats import messages, parse_calls
+
+        chats = [messages(prompt.history, settings.prompt_layout == "catalogue") for prompt in prompts]
+        answers = await asyncio.to_thread(engine.sample, self._base_for_sampling(), chats, self.options,
+                                          sampling.samples, sampling.temperature, sampling.seed)
+        return [[parse_calls(text) for text in texts] for texts in answers]
 
     async def generate_steps(self, model: ModelRole, prompts: Sequence[StepPrompt]) -> list[tuple[ToolCall, ...]] | None:
         if model not in self._models:

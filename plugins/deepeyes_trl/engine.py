@@ -7,7 +7,7 @@ the user's turns and the tool results carry none (:mod:`deepeyes_trl.chats` buil
 hands TRL ``input_ids`` + ``assistant_masks``). It checkpoints every epoch, resumes from the last
 checkpoint of an interrupted run with the same settings and data, and records per-epoch loss and
 token accuracy on train and val. ``generate`` answers conversations greedily, in batches, with one
-assistant turn each (it stops at the end of the turn: eos).
+assistant turn each (it stops at the end of the turn: eos); ``sample`` draws several at a temperature.
 
 A model without a chat template (a base model) gets the tiny recipe's template
 (:data:`deepeyes_trl.tiny.CHAT_TEMPLATE`). A conversation longer than ``max_length`` tokens is
@@ -420,6 +420,21 @@ def generate(model_dir: Path, prompts: list[Chat], settings: TrlSettings) -> lis
     """The next assistant turn of each conversation, greedy, in order, as text (special tokens such
     as role markers left out); each stops at eos or after ``settings.max_new_tokens``.
     Conversations are batched by length, ``generation_batch_size`` at a time."""
+    return [answers[0] for answers in _generate(model_dir, prompts, settings, 1, None, 0)]
+
+
+@_quiet()
+def sample(model_dir: Path, prompts: list[Chat], settings: TrlSettings, samples: int, temperature: float,
+           seed: int) -> list[list[str]]:
+    """``samples`` sampled next assistant turns of each conversation (``do_sample`` at
+    ``temperature``, ``num_return_sequences=samples``), in order; the same for the same seed,
+    prompts, model and device (torch's generator is seeded once, before the first batch)."""
+    return _generate(model_dir, prompts, settings, samples, temperature, seed)
+
+
+def _generate(model_dir: Path, prompts: list[Chat], settings: TrlSettings, samples: int,
+              temperature: float | None, seed: int) -> list[list[str]]:
+    """``samples`` answers per conversation: greedy when ``temperature`` is None, else sampled."""
     import torch
 
     from .chats import render
@@ -430,7 +445,12 @@ def generate(model_dir: Path, prompts: list[Chat], settings: TrlSettings) -> lis
     texts = [render(tokenizer, chat, generation_prompt=True) for chat in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     eos = _eos_ids(model, tokenizer)
-    answers: list[str] = [""] * len(texts)
+    answers: list[list[str]] = [[] for _ in texts]
+    decoding: dict[str, Any] = {"do_sample": False}
+    if temperature is not None:
+        decoding = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0,
+                    "num_return_sequences": samples}
+        torch.manual_seed(seed)
     cut_short = 0
     for start in range(0, len(order), settings.generation_batch_size):
         batch = order[start:start + settings.generation_batch_size]
@@ -439,14 +459,15 @@ def generate(model_dir: Path, prompts: list[Chat], settings: TrlSettings) -> lis
                            add_special_tokens=False).to(model.device)
         inputs.pop("token_type_ids", None)
         with torch.inference_mode():
-            output = model.generate(**inputs, do_sample=False, max_new_tokens=settings.max_new_tokens,
+            output = model.generate(**inputs, **decoding, max_new_tokens=settings.max_new_tokens,
                                     eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
         new_ids = output[:, inputs["input_ids"].shape[1]:]
         cut_short += sum(not any(token in eos for token in row) for row in new_ids.tolist())
-        for i, text in zip(batch, tokenizer.batch_decode(new_ids, skip_special_tokens=True)):
-            answers[i] = text.strip()
+        decoded = tokenizer.batch_decode(new_ids, skip_special_tokens=True)
+        for row, text in enumerate(decoded):  # rows: each prompt's samples together, in batch order
+            answers[batch[row // samples]].append(text.strip())
     if cut_short:
         log.warning("%s: %d of %d answers stopped at max_new_tokens=%d before their end (a model that has not "
                     "learnt to stop never ends; raise the limit if completions are longer)",
-                    model_dir, cut_short, len(prompts), settings.max_new_tokens)
+                    model_dir, cut_short, len(prompts) * samples, settings.max_new_tokens)
     return answers

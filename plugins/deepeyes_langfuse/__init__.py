@@ -1,0 +1,1 @@
+"""deepeyes plugins for Langfuse: traces exported from Langfuse's public API."""
