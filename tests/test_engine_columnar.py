@@ -182,7 +182,7 @@ def _in_order(collector: TrajectoryCollector, events) -> list:
     return seen
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(log=logs(), chunk_bytes=st.integers(60, 2000), sweep_every=st.integers(2, 9))
 def test_generated_logs_group_alike(tmp_path_factory, monkeypatch, log, chunk_bytes, sweep_every):
     """The grouping alone, many logs: the same trajectories, rejections, order and counts."""
