@@ -46,7 +46,7 @@ def text_of(content: Any) -> str:
         return "\n".join(
             part["text"]
             for part in content
-            if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str)
+            if isinstance(part, dict) and isinstance(part.get("type"), str) and part["type"] in _TEXT_PARTS and isinstance(part.get("text"), str)
         )
     return ""
 
@@ -122,6 +122,8 @@ def walk(items: list[Any], output: list[Any]) -> Walked:
         if not isinstance(item, dict):
             raise RecordRejected.malformed(f"{where} is not an object")
         kind = item.get("type", "message" if "role" in item else None)
+        if not isinstance(kind, str):
+            raise RecordRejected.malformed(f"{where}.type is {kind!r}, not a string")
         if kind in ("reasoning", "compaction"):
             continue
         if kind == "message":
