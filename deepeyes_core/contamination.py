@@ -2,10 +2,13 @@
 
 - **Contamination**: for each val/test example, its nearest train example under the leakage
   definition (:mod:`deepeyes_core.leakage`: same tool sequence and argument names, then Jaccard
-  over argument-value words and task-description shingles) and that similarity. An example with
-  a train example at or above the threshold is a *near-duplicate* of train; the others are
-  *clean*. Scores are reported on all, clean and near-duplicate test examples, so a gain made of
-  memorised near-copies shows.
+  over argument-value words and task-description shingles) and that similarity, where it is at
+  or above the near-duplicate threshold: such an example is a *near-duplicate* of train; the
+  others are *clean* (their nearest train example is not searched for: the exact similarity join
+  of :mod:`deepeyes_core.leakage` finds every pair at the threshold without comparing all pairs,
+  where a nearest neighbour at any similarity would cost |held out| x |train| comparisons). Scores
+  are reported on all, clean and near-duplicate test examples, so a gain made of memorised
+  near-copies shows.
 - **Retrieval control**: answer each test task with the calls of the train example whose task
   description is most similar (Jaccard over the task's word 3-shingles). Only the task text is
   compared: the rest of the leakage definition is made from the calls, which is the answer.
@@ -13,9 +16,9 @@
   included) among those that start with the first train tool the task text names, else the most
   frequent overall.
 
-Nearest neighbours are exact: feature sets become sparse 0/1 rows (scipy), intersections are one
-sparse product per block of queries, and Jaccard follows from the set sizes. Ties go to the
-earliest train example.
+The retrieval control's neighbours are exact: task shingle sets become sparse 0/1 rows (scipy),
+intersections are one sparse product per block of queries, and Jaccard follows from the set
+sizes. Ties go to the earliest train example.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Sequence
 import attrs
 import orjson
 
-from .leakage import signature, task_features
+from .leakage import THRESHOLD, similar_pairs, jaccard, signature, task_features
 from .records import TrainingExample
 
 #: Query rows per sparse product: a block's dense result is at most this many cells.
@@ -36,11 +39,15 @@ _CELLS_PER_BLOCK = 4_000_000
 
 @attrs.frozen(slots=True)
 class Nearest:
-    """The train example most similar to a held-out one (``train_index`` into the train split;
-    None when no train example could be compared), and their Jaccard similarity."""
+    """The train example most similar to a held-out one (``train_index`` into the train split) and
+    their Jaccard similarity; both None where no train example is that similar (below the
+    threshold a search was run at, or no train example to compare)."""
 
     train_index: int | None
-    similarity: float
+    similarity: float | None
+
+    def at_least(self, threshold: float) -> bool:
+        return self.similarity is not None and self.similarity >= threshold
 
 
 def _nearest(queries: Sequence[frozenset[str]], pool: Sequence[frozenset[str]]) -> list[Nearest]:
@@ -49,7 +56,7 @@ def _nearest(queries: Sequence[frozenset[str]], pool: Sequence[frozenset[str]]) 
     from scipy.sparse import csr_matrix
 
     if not pool:
-        return [Nearest(None, 0.0) for _ in queries]
+        return [Nearest(None, None) for _ in queries]
     vocabulary: dict[str, int] = {}
     for features in pool:
         for token in features:
@@ -88,26 +95,38 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return inter / union if union else 1.0
 
 
-def nearest_train(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:
-    """Each held-out example's nearest train example under the leakage definition (similarity 0.0
-    and no index when no train example has its tool sequence and argument names)."""
-    pools: dict[tuple, list[int]] = defaultdict(list)
-    train_features = []
-    for index, example in enumerate(train):
-        bucket, features = signature(example)
-        pools[bucket].append(index)
-        train_features.append(features)
-    queries: dict[tuple, list[tuple[int, frozenset[str]]]] = defaultdict(list)
-    for position, example in enumerate(held_out):
-        bucket, features = signature(example)
-        queries[bucket].append((position, features))
-    found = [Nearest(None, 0.0)] * len(held_out)
-    for bucket, members in queries.items():
-        members_pool = pools.get(bucket, [])
-        hits = _nearest([f for _, f in members], [train_features[i] for i in members_pool])
-        for (position, _), hit in zip(members, hits):
-            if hit.train_index is not None:
-                found[position] = Nearest(members_pool[hit.train_index], hit.similarity)
+def nearest_train(
+    train: Sequence[TrainingExample], held_out: Sequence[TrainingExample], threshold: float = THRESHOLD
+) -> list[Nearest]:
+    """Each held-out example's nearest train example under the leakage definition, where it is at
+    least ``threshold`` similar (else ``Nearest(None, None)``); ties go to the earliest train example."""
+    buckets: dict[tuple, dict[frozenset[str], tuple[list[int], list[int]]]] = defaultdict(dict)
+    for side, examples in enumerate((train, held_out)):
+        for index, example in enumerate(examples):
+            bucket, features = signature(example)
+            buckets[bucket].setdefault(features, ([], []))[side].append(index)
+    found = [Nearest(None, None)] * len(held_out)
+
+    def offer(train_indices: list[int], positions: list[int], similarity: float) -> None:
+        first = min(train_indices)
+        for position in positions:
+            best = found[position]
+            if best.similarity is None or similarity > best.similarity or (
+                    similarity == best.similarity and first < best.train_index):
+                found[position] = Nearest(first, similarity)
+
+    for sets in buckets.values():
+        for trains, positions in sets.values():  # identical features: similarity 1
+            if trains and positions:
+                offer(trains, positions, 1.0)
+        if len(sets) > 1:
+            keys = list(sets)
+            counts = [[len(sets[k][0]), len(sets[k][1])] for k in keys]
+            for x, y in similar_pairs(keys, threshold, counts):
+                similarity = jaccard(x, y)
+                for a, b in ((x, y), (y, x)):
+                    if sets[a][0] and sets[b][1]:
+                        offer(sets[a][0], sets[b][1], similarity)
     return found
 
 

@@ -427,7 +427,7 @@ def _controls_summary(by_mode: Mapping[str, Any]) -> dict[str, Any]:
 def _contamination(nearest: Sequence[Nearest] | None, settings: EvaluationSettings) -> dict[str, Any]:
     if nearest is None:
         return {"status": "not measured", "reason": "no train split was given"}
-    near = sum(n.similarity >= settings.near_duplicate_threshold for n in nearest)
+    near = sum(n.at_least(settings.near_duplicate_threshold) for n in nearest)
     return {
         "definition": LEAKAGE_DEFINITION.format(threshold=settings.near_duplicate_threshold),
         "threshold": settings.near_duplicate_threshold,
@@ -466,7 +466,7 @@ async def evaluate_improvement(
     name = getattr(backend, "name", type(backend).__name__)
     if train and nearest is None:
         with cyclic_gc_paused():
-            nearest = nearest_train(train, test)
+            nearest = nearest_train(train, test, settings.near_duplicate_threshold)
     if nearest is not None and len(nearest) != len(test):
         raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
     by_mode: dict[str, Any] = {}

@@ -58,7 +58,7 @@ def membership(nearest: Sequence[Nearest] | None, threshold: float) -> dict[str,
     """The positions of the examples in each set, or None when nothing is known of train."""
     if nearest is None:
         return None
-    near = [i for i, n in enumerate(nearest) if n.similarity >= threshold]
+    near = [i for i, n in enumerate(nearest) if n.at_least(threshold)]
     near_set = set(near)
     return {"all": list(range(len(nearest))), "clean": [i for i in range(len(nearest)) if i not in near_set],
             "near_duplicate": near}

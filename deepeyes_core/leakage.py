@@ -212,7 +212,7 @@ def _count_bucket(members, threshold, totals, pairs, index, n_splits: int) -> No
         _add(totals, pairs, index, counts, counts, same=True)
     if len(sets) > 1:
         keys = list(sets)
-        for x, y in _similar_pairs(keys, threshold, [sets[key] for key in keys]):
+        for x, y in similar_pairs(keys, threshold, [sets[key] for key in keys]):
             _add(totals, pairs, index, sets[x], sets[y], same=False)
 
 
@@ -238,7 +238,7 @@ _ALL_PAIRS = 32
 def _all_pairs(
     sets: list[frozenset[str]], threshold: float, homes: list[int | None]
 ) -> Iterator[tuple[frozenset[str], frozenset[str]]]:
-    """What :func:`_similar_pairs` finds, by comparing every pair: for a few sets, the faster way."""
+    """What :func:`similar_pairs` finds, by comparing every pair: for a few sets, the faster way."""
     eps = 1e-9
     for i, x in enumerate(sets):
         for j in range(i + 1, len(sets)):
@@ -250,7 +250,7 @@ def _all_pairs(
                 yield x, y
 
 
-def _similar_pairs(
+def similar_pairs(
     sets: list[frozenset[str]], threshold: float, counts: list[list[int]]
 ) -> Iterator[tuple[frozenset[str], frozenset[str]]]:
     """Every pair of distinct sets with Jaccard >= threshold that could cross splits.

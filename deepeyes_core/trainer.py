@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-#: Each val and test example's nearest train example and similarity, one JSON line each.
+#: Each val and test example's nearest train example at or above the near-duplicate threshold (null
+#: below it) and its similarity, one JSON line each.
 CONTAMINATION_FILE = "contamination.jsonl"
 
 TROUBLESHOOTING = (
@@ -372,9 +373,9 @@ class ColdStartTrainer:
         train = splits["train"]
         counts: dict[str, Any] = {"threshold": threshold, "decontaminate": settings.decontaminate}
         rows = []
-        for split in ("val", "test"):
-            nearest = nearest_train(train, splits[split])
-            near = [n.similarity >= threshold for n in nearest]
+        held_out = nearest_train(train, [*splits["val"], *splits["test"]], threshold)  # train's features once
+        for split, nearest in (("val", held_out[:len(splits["val"])]), ("test", held_out[len(splits["val"]):])):
+            near = [n.at_least(threshold) for n in nearest]
             counts[split] = {"clean": near.count(False), "near_duplicate": near.count(True)}
             if settings.decontaminate and any(near):
                 for example, hit, dropped in zip(splits[split], nearest, near):
@@ -390,7 +391,8 @@ class ColdStartTrainer:
             self.record.nearest[split] = nearest
             rows += [{"split": split, "task_id": e.task_id,
                       "nearest_train": None if n.train_index is None else train[n.train_index].task_id,
-                      "similarity": round(n.similarity, 6), "near_duplicate": n.similarity >= threshold}
+                      "similarity": None if n.similarity is None else round(n.similarity, 6),
+                      "near_duplicate": n.at_least(threshold)}
                      for e, n in zip(splits[split], nearest)]
         self.record.contamination = counts
         atomic_jsonl(self.write_dir / CONTAMINATION_FILE, rows)

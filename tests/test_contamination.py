@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from deepeyes_core.contamination import majority_answers, nearest_train, retrieve_by_task
+from deepeyes_core.contamination import Nearest, majority_answers, nearest_train, retrieve_by_task
 from deepeyes_core.evaluation import evaluate_improvement
 from deepeyes_core.leakage import jaccard, signature, task_features
 from deepeyes_core.records import Step, StepCall, ToolCall, ToolResult, TrainingExample
@@ -40,22 +40,25 @@ def brute_nearest(train, held_out):
         best = (None, 0.0)
         for j, candidate in enumerate(train):
             other_bucket, other = signature(candidate)
-            if other_bucket == bucket and (similarity := jaccard(features, other)) > best[1]:
+            if other_bucket == bucket and (similarity := jaccard(features, other)) > best[1]:  # first of equals
                 best = (j, similarity)
         found.append(best)
     return found
 
 
-def test_nearest_train_is_exact():
+@pytest.mark.parametrize("threshold", [0.5, 0.8])
+def test_nearest_train_is_exact_at_the_threshold(threshold):
     rng = random.Random(7)
     pool = [trip(i, rng.choice(CITIES), rng.randint(1, 4), rng.choice(["weather", "forecast"])) for i in range(60)]
-    train, held_out = pool[:40], pool[40:]
-    got = nearest_train(train, held_out)
+    pool += [attrs.evolve(e, task_id=f"copy{e.task_id}") for e in pool[:5]]  # identical features too
+    train, held_out = pool[:40], pool[40:] + [attrs.evolve(trip(99, "Nowhere", 9), task_description="Far off")]
+    got = nearest_train(train, held_out, threshold)
     for hit, (index, similarity) in zip(got, brute_nearest(train, held_out)):
-        assert hit.similarity == pytest.approx(similarity)
-        if similarity > 0:  # ties may pick another train example of the same similarity
-            assert jaccard(signature(held_out[got.index(hit)])[1], signature(train[hit.train_index])[1]) == \
-                pytest.approx(similarity)
+        if similarity >= threshold:
+            assert (hit.train_index, hit.similarity) == (index, pytest.approx(similarity))  # earliest of equals
+        else:
+            assert hit == Nearest(None, None) and not hit.at_least(0.0)
+    assert any(h.similarity == 1.0 for h in got) and any(h.similarity is None for h in got)
     # Another tool sequence is never a neighbour, however alike the words.
     lone = attrs.evolve(held_out[0], tool_sequence=("other", "send_email"))
     assert nearest_train(train, [lone])[0].train_index is None
