@@ -132,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             where = f"{controls['mode']} mode, {controls['set'].replace('_', '-')} set"
             table.add_row(f"{name} control ({where})", "n/a (no examples)" if interval is None else
                           f"{control['accuracy']:.1%} (95% CI {interval['low']:.1%} to {interval['high']:.1%})")
+    if matching := ev.get("matching"):
+        table.add_row("arguments compared", escape(f"{matching['mode']}: {matching['description']}"))
     if versus := ev.get("trained_vs_strongest_control"):
         table.add_row(f"trained vs {versus['control']} control", versus["summary"])
     figures = {"step": (("steps right", "step_accuracy"), ("calls right", "call_accuracy")),

@@ -481,6 +481,7 @@ async def evaluate_improvement(
                 by_mode[mode] = await _evaluate_mode(mode, backend, name, test, train, nearest, picks, settings,
                                                      options, prompt_layout)
     common = {
+        "matching": {"mode": options.mode, "description": options.description},
         "test_examples": len(test),
         "prompt_layout": prompt_layout,
         "readiness_threshold": readiness_threshold,

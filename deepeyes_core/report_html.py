@@ -245,6 +245,9 @@ def render_report(report: Mapping[str, Any]) -> str:
         headline = ev.get("headline_metric") or {}
         body.append(f"<p class=muted>Base, trained and improvement: {_esc(headline.get('description', ev.get('metric')))}"
                     f" ({_esc(headline.get('mode', 'blind-sequence'))} mode).</p>")
+    if matching := ev.get("matching"):
+        body.append(f"<p class=muted>Arguments compared in <b>{_esc(matching['mode'])}</b> mode: "
+                    f"{_esc(matching['description'])}.</p>")
     for warning in ev.get("warnings") or ():
         body.append(f"<p class=warning><b>Warning:</b> {_esc(warning)}</p>")
     body.append(_sets_section(ev))

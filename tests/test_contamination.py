@@ -163,6 +163,7 @@ def test_a_dry_run_measures_the_controls_and_decontaminate_empties_the_near_dupl
     assert ev["controls"]["retrieval"]["accuracy"] is not None and ev["controls"]["majority"]["interval"] is not None
     printed = capsys.readouterr().out
     assert "retrieval control" in printed and "majority control" in printed and "clean" in printed
+    assert ev["matching"]["mode"] == "bfcl" and "arguments compared" in printed
     rows = [json.loads(line) for line in (out / "contamination.jsonl").read_text().splitlines()]
     stats = report["dataset_stats"]
     assert len(rows) == stats["val"]["count"] + stats["test"]["count"]

@@ -75,6 +75,7 @@ def test_the_page_is_self_contained_with_well_formed_charts(report_file: Path) -
                     "Exact sequences per difficulty", "Split composition", "Rejected records"):
         assert heading in page
     assert "database_query (" in page  # Phase 1 context beside the tool
+    assert "Arguments compared in <b>bfcl</b> mode: BFCL AST-checker rules" in page
 
 
 def test_missing_measurements_say_not_measured() -> None:
