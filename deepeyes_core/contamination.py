@@ -100,25 +100,40 @@ def nearest_train(
 ) -> list[Nearest]:
     """Each held-out example's nearest train example under the leakage definition, where it is at
     least ``threshold`` similar (else ``Nearest(None, None)``); ties go to the earliest train example."""
-    buckets: dict[tuple, dict[frozenset[str], tuple[list[int], list[int]]]] = defaultdict(dict)
+    found = [Nearest(None, None)] * len(held_out)
+    # By tool sequence first (cheap), so that features are made only where both sides have
+    # examples, and held one tool sequence at a time: memory follows the largest group, not the splits.
+    by_tools: dict[tuple[str, ...], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for side, examples in enumerate((train, held_out)):
         for index, example in enumerate(examples):
-            bucket, features = signature(example)
-            buckets[bucket].setdefault(features, ([], []))[side].append(index)
-    found = [Nearest(None, None)] * len(held_out)
+            by_tools[example.tool_sequence][side].append(index)
+    for trains, positions in by_tools.values():
+        if trains and positions:
+            _nearest_in_group(train, held_out, trains, positions, threshold, found)
+    return found
 
-    def offer(train_indices: list[int], positions: list[int], similarity: float) -> None:
+
+def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], threshold: float,
+                      found: list[Nearest]) -> None:
+    """:func:`nearest_train` within one tool sequence, writing into ``found``."""
+    buckets: dict[tuple, dict[frozenset[str], tuple[list[int], list[int]]]] = defaultdict(dict)
+    for side, (examples, indices) in enumerate(((train, trains), (held_out, positions))):
+        for index in indices:
+            bucket, features = signature(examples[index])
+            buckets[bucket].setdefault(features, ([], []))[side].append(index)
+
+    def offer(train_indices: list[int], held_out_indices: list[int], similarity: float) -> None:
         first = min(train_indices)
-        for position in positions:
+        for position in held_out_indices:
             best = found[position]
             if best.similarity is None or similarity > best.similarity or (
                     similarity == best.similarity and first < best.train_index):
                 found[position] = Nearest(first, similarity)
 
     for sets in buckets.values():
-        for trains, positions in sets.values():  # identical features: similarity 1
-            if trains and positions:
-                offer(trains, positions, 1.0)
+        for same_train, same_held_out in sets.values():  # identical features: similarity 1
+            if same_train and same_held_out:
+                offer(same_train, same_held_out, 1.0)
         if len(sets) > 1:
             keys = list(sets)
             counts = [[len(sets[k][0]), len(sets[k][1])] for k in keys]
@@ -127,7 +142,6 @@ def nearest_train(
                 for a, b in ((x, y), (y, x)):
                     if sets[a][0] and sets[b][1]:
                         offer(sets[a][0], sets[b][1], similarity)
-    return found
 
 
 def retrieve_by_task(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:
