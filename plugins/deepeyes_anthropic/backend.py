@@ -50,6 +50,22 @@ the temperature, the sample's index and the seed, so a rerun replays every sampl
 nothing twice; another seed draws new ones. Routing supports
 ``tool_format = "text"`` only for blind prompts (the tool catalogue is known after training).
 
+**Budget.** ``max_calls`` and ``max_input_tokens`` bound the paid requests of the backend's whole
+life (training, serving and sampling; answers from the disk cache are free). Each request is
+counted before it is made, its input estimated at one token per three characters of its JSON; a
+request that would cross the budget is not made, and neither is any after it: the call that needed
+it fails with :class:`~deepeyes_anthropic.client.BudgetExhausted` (a DeepeyesError) once the
+requests in flight have finished and been cached. Nothing is filled in; a rerun with a larger
+budget pays only for the answers still missing. ``usage`` reports calls, tokens and cache hits.
+
+**Batches** (``batch = true``; sampling only, see :mod:`~deepeyes_anthropic.batch_sampling`):
+``sample`` and ``sample_steps`` send every uncached request as Message Batches (billed at
+``prices.batch_discount``), polled every ``batch_poll_interval_s``, each answer stored in the cache
+entry the per-request path uses (so either mode's rerun pays nothing twice); errored (transiently),
+expired or canceled requests are resubmitted at most ``batch_max_resubmits`` times; in-flight batch
+ids are kept in ``backend-batches.json`` in the cache folder, so an interrupted run (or one past
+``batch_max_wait_s``) resumes them. The budget counts each request when it is submitted.
+
 **Weights.** Weight-level fine-tuning of Claude goes through the ``bedrock-claude`` export (Amazon
 Bedrock's Claude fine-tuning format); this backend changes no weights.
 """
