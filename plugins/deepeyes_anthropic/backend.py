@@ -50,6 +50,22 @@ the temperature, the sample's index and the seed, so a rerun replays every sampl
 nothing twice; another seed draws new ones. Routing supports
 ``tool_format = "text"`` only for blind prompts (the tool catalogue is known after training).
 
+**Budget.** ``max_calls`` and ``max_input_tokens`` bound the paid requests of the backend's whole
+life (training, serving and sampling; answers from the disk cache are free). Each request is
+counted before it is made, its input estimated at one token per three characters of its JSON; a
+request that would cross the budget is not made, and neither is any after it: the call that needed
+it fails with :class:`~deepeyes_anthropic.client.BudgetExhausted` (a DeepeyesError) once the
+requests in flight have finished and been cached. Nothing is filled in; a rerun with a larger
+budget pays only for the answers still missing. ``usage`` reports calls, tokens and cache hits.
+
+**Batches** (``batch = true``; sampling only, see :mod:`~deepeyes_anthropic.batch_sampling`):
+``sample`` and ``sample_steps`` send every uncached request as Message Batches (billed at
+``prices.batch_discount``), polled every ``batch_poll_interval_s``, each answer stored in the cache
+entry the per-request path uses (so either mode's rerun pays nothing twice); errored (transiently),
+expired or canceled requests are resubmitted at most ``batch_max_resubmits`` times; in-flight batch
+ids are kept in ``backend-batches.json`` in the cache folder, so an interrupted run (or one past
+``batch_max_wait_s``) resumes them. The budget counts each request when it is submitted.
+
 **Weights.** Weight-level fine-tuning of Claude goes through the ``bedrock-claude`` export (Amazon
 Bedrock's Claude fine-tuning format); this backend changes no weights.
 """
@@ -57,6 +73,7 @@ Bedrock's Claude fine-tuning format); this backend changes no weights.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import time
@@ -68,16 +85,16 @@ import attrs
 
 from deepeyes_core import (
     CHAT_SYSTEM_PROMPT,
-    SYSTEM_PROMPT,
-    Conversation,
-    StepCall,
-    StepPrompt,
-    ConfigError,
     DEFAULT_PROMPT_LAYOUT,
+    SYSTEM_PROMPT,
+    ConfigError,
+    Conversation,
     DeepeyesError,
     EpochMetrics,
-    ToolCall,
     Sampling,
+    StepCall,
+    StepPrompt,
+    ToolCall,
     ToolSpec,
     TrainingExample,
     TrainingRun,
@@ -88,13 +105,16 @@ from deepeyes_core import (
     score_model,
 )
 
+from .batch_sampling import BatchSampling, SampleRequest
 from .cache import DiskCache, content_key, default_cache_dir
 from .client import (
+    BudgetExhausted,
     check_model,
     fatal_api_error,
     import_anthropic,
     make_client,
     message_text,
+    over_budget,
     resolve_api_key,
     scrub,
 )
@@ -117,6 +137,8 @@ _STEP_INSTRUCTIONS = (
     CHAT_SYSTEM_PROMPT + " Use only the tools offered, and copy argument values exactly from the task."
 )
 _API_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+_TEXT_V, _STEPS_V = "backend-v1", "backend-steps-v1"
+_CHARS_PER_TOKEN = 3
 
 
 def _merge(*catalogues: Sequence[ToolSpec]) -> tuple[ToolSpec, ...]:
@@ -181,7 +203,7 @@ def _render_calls(calls: Sequence[ToolCall]) -> str:
     return "Tool Invocation Sequence:\n" + "\n".join(f"{i}. {call.render()}" for i, call in enumerate(calls, 1))
 
 
-class AnthropicBackend:
+class AnthropicBackend(BatchSampling):
     """Adapts Claude in context (the Anthropic API has no fine-tuning endpoint): chosen demonstrations, prompt-cached.
 
     "Training" chooses demonstrations from the train split (coverage of tools and difficulties, then
@@ -208,6 +230,15 @@ class AnthropicBackend:
         val_limit: int | None = 200
         cache_dir: str | None = None
         prices: Prices = attrs.field(factory=Prices)
+        #: Budget over the backend's life: paid requests, and their input tokens (cache hits are free).
+        max_calls: int | None = None
+        max_input_tokens: int | None = None
+        #: Sample the base model (routing) through Message Batches.
+        batch: bool = False
+        batch_poll_interval_s: float = 30.0
+        #: Give up polling (the batch id stays saved; a rerun resumes) after this long; None: until it ends.
+        batch_max_wait_s: float | None = None
+        batch_max_resubmits: int = attrs.field(default=2, validator=attrs.validators.ge(0))
 
     def __init__(self, options: Options | None = None, *, http_client: Any = None):
         options = options or self.Options()
@@ -227,6 +258,10 @@ class AnthropicBackend:
         self.trained = False
         #: The prompt layout the demonstrations are shown in: the one they were chosen with.
         self._layout = DEFAULT_PROMPT_LAYOUT
+        self._reserved_tokens = 0
+        #: Answers this backend paid for and stored in the disk cache.
+        self._stored = 0
+        self._budget_limit: str | None = None
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, tool_format={self.options.tool_format!r})"
@@ -436,40 +471,77 @@ class AnthropicBackend:
         return await self._answer_all(self._system(demonstrations, [], self._layout), list(prompts))
 
     async def _answer_all(self, system: list[dict[str, Any]], prompts: list[str]) -> list[str]:
-        return await self._gather(prompts, lambda client, semaphore, prompt: self._answer(client, semaphore, system, prompt))
+        return await self._gather([self._text_request(system, prompt) for prompt in prompts])
 
-    async def _gather(self, items: Sequence[Any], one: Callable[[Any, asyncio.Semaphore, Any], Any]) -> list[Any]:
-        """``one(client, semaphore, item)`` for every item, in order: the first alone (it writes the
-        prefix cache), then the others concurrently."""
-        if not items:
+    def _client(self) -> Any:
+        opts = self.options
+        return make_client(f"training backend {self.name!r}", self._api_key, opts.base_url, opts.max_retries,
+                           opts.timeout_s, self._http_client)
+
+    async def _gather(self, requests: Sequence[SampleRequest]) -> list[Any]:
+        """Every request's value, in order: the first alone (it writes the prefix cache), then the
+        others concurrently. When the budget runs out, the requests in flight still finish (and are
+        cached) before :class:`BudgetExhausted` is raised."""
+        if not requests:
             return []
-        client = make_client(
-            f"training backend {self.name!r}",
-            self._api_key,
-            self.options.base_url,
-            self.options.max_retries,
-            self.options.timeout_s,
-            self._http_client,
-        )
+        client = self._client()
         semaphore = asyncio.Semaphore(self.options.concurrency)
+
+        async def one(request: SampleRequest) -> Any:
+            try:
+                return await self._fetch(client, semaphore, request)
+            except BudgetExhausted:
+                return None
+
         try:
-            first = await one(client, semaphore, items[0])  # writes the prefix cache
+            first = await self._fetch(client, semaphore, requests[0])  # writes the prefix cache
             try:
                 async with asyncio.TaskGroup() as group:
-                    tasks = [group.create_task(one(client, semaphore, item)) for item in items[1:]]
+                    tasks = [group.create_task(one(request)) for request in requests[1:]]
             except* (ConfigError, DeepeyesError) as errors:
                 raise errors.exceptions[0] from None
+            if self._budget_limit is not None and any(task.result() is None for task in tasks):
+                raise self._budget_error()
             return [first, *(task.result() for task in tasks)]
         finally:
             if self._http_client is None:
                 await client.close()
+
+    # -- budget ----------------------------------------------------------------------------------------
+
+    def _take_budget(self, params: dict[str, Any]) -> int:
+        """Count one paid request and reserve its input tokens (estimated at one per three characters
+        of its JSON); the estimate, or :class:`BudgetExhausted` when the budget cannot take it (then
+        no later request is made either)."""
+        opts = self.options
+        estimate = len(json.dumps(params, ensure_ascii=False)) // _CHARS_PER_TOKEN + 1
+        if self._budget_limit is None:
+            spent = self.usage.total_input_tokens + self._reserved_tokens
+            self._budget_limit = over_budget(
+                self.usage.calls_started, spent, estimate, opts.max_calls, opts.max_input_tokens
+            )
+        if self._budget_limit is not None:
+            self.usage.budget_exhausted = True
+            raise self._budget_error()
+        self.usage.calls_started += 1
+        self._reserved_tokens += estimate
+        return estimate
+
+    def _budget_error(self) -> BudgetExhausted:
+        opts = self.options
+        return BudgetExhausted(
+            f"training backend 'anthropic': budget exhausted (max_calls={opts.max_calls}, "
+            f"max_input_tokens={opts.max_input_tokens}; {self._budget_limit} reached after "
+            f"{self.usage.calls_started} paid requests): {self._stored + self.usage.cached} answers so far are "
+            "cached; raise the budget and rerun, cached answers are not paid again"
+        )
 
     async def _create(self, client: Any, semaphore: asyncio.Semaphore, params: dict[str, Any]) -> Any:
         """One Messages call, its usage recorded; an API failure after the SDK's retries stops the run."""
         opts = self.options
         anthropic = import_anthropic("training backend 'anthropic'")
         async with semaphore:
-            self.usage.calls_started += 1
+            estimate = self._take_budget(params)
             try:
                 message = await client.messages.create(**params)
             except (anthropic.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
@@ -485,15 +557,16 @@ class AnthropicBackend:
                         self._api_key,
                     )
                 ) from None
+            finally:
+                self._reserved_tokens -= estimate
         self.usage.record(message.usage, "interactive")
         if any(block.get("cache_control") for block in params["system"]):
             self._probe.observe(message.usage)
         return message
 
-    async def _answer(
-        self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]], prompt: str,
-        draw: dict[str, Any] | None = None,
-    ) -> str:
+    def _text_request(
+        self, system: list[dict[str, Any]], prompt: str, draw: dict[str, Any] | None = None
+    ) -> SampleRequest:
         opts = self.options
         params: dict[str, Any] = {
             "model": self._model,
@@ -505,15 +578,39 @@ class AnthropicBackend:
         if opts.tool_format == "tools":
             params["tools"], names = self._tools()
             params["tool_choice"] = {"type": "any"}
-        key = self._key("backend-v1", params, draw)
-        cached = self.cache.get(key)
-        if cached is not None and isinstance(cached.get("answer"), str):
-            self.usage.cached += 1
-            return cached["answer"]
-        message = await self._create(client, semaphore, params)
-        answer = self._completion(message, names)
-        self.cache.put(key, {"version": "backend-v1", "model": self._model, "answer": answer})
-        return answer
+        return SampleRequest(_TEXT_V, params, names, self._key(_TEXT_V, params, draw))
+
+    async def _fetch(self, client: Any, semaphore: asyncio.Semaphore, request: SampleRequest) -> Any:
+        """The request's value (answer text or calls): from the disk cache, else paid for and cached."""
+        cached = self._cached(request)
+        if cached is not None:
+            return cached
+        return self._keep(request, await self._create(client, semaphore, request.params))
+
+    def _cached(self, request: SampleRequest) -> Any:
+        """The cached value of the request (counted in ``usage.cached``), or None."""
+        entry = self.cache.get(request.key) or {}
+        if request.version == _TEXT_V and isinstance(entry.get("answer"), str):
+            value: Any = entry["answer"]
+        elif request.version == _STEPS_V and isinstance(entry.get("calls"), list):
+            value = tuple(ToolCall(name, arguments) for name, arguments in entry["calls"])
+        else:
+            return None
+        self.usage.cached += 1
+        return value
+
+    def _keep(self, request: SampleRequest, message: Any) -> Any:
+        """The value of the answer ``message``, stored in the request's cache entry."""
+        entry: dict[str, Any] = {"version": request.version, "model": self._model}
+        value: Any
+        if request.version == _TEXT_V:
+            value = entry["answer"] = self._completion(message, request.names)
+        else:
+            value = self._calls(message, request.names)
+            entry["calls"] = [[call.name, call.arguments] for call in value]
+        self.cache.put(request.key, entry)
+        self._stored += 1
+        return value
 
     # -- step-level evaluation -------------------------------------------------------------------------
 
@@ -528,10 +625,11 @@ class AnthropicBackend:
             return None
         demonstrations = self.demonstrations if model == "trained" else []
         system = self._system(demonstrations, [], self._layout, _STEP_INSTRUCTIONS)
-        return await self._gather(list(prompts), lambda client, semaphore, prompt: self._step(client, semaphore, system, prompt))
+        return await self._gather([self._step_request(system, prompt) for prompt in prompts])
 
-    async def _step(self, client: Any, semaphore: asyncio.Semaphore, system: list[dict[str, Any]],
-                    prompt: StepPrompt, draw: dict[str, Any] | None = None) -> tuple[ToolCall, ...]:
+    def _step_request(
+        self, system: list[dict[str, Any]], prompt: StepPrompt, draw: dict[str, Any] | None = None
+    ) -> SampleRequest:
         tools, names = self._tools(_merge(self.catalogue, prompt.history.tools))
         api_names = {original: api for api, original in names.items()}
         params: dict[str, Any] = {
@@ -542,16 +640,7 @@ class AnthropicBackend:
             "tools": tools,
             "tool_choice": {"type": "auto"},
         }
-        key = self._key("backend-steps-v1", params, draw)
-        cached = self.cache.get(key)
-        if cached is not None and isinstance(cached.get("calls"), list):
-            self.usage.cached += 1
-            return tuple(ToolCall(name, arguments) for name, arguments in cached["calls"])
-        message = await self._create(client, semaphore, params)
-        calls = self._calls(message, names)
-        self.cache.put(key, {"version": "backend-steps-v1", "model": self._model,
-                             "calls": [[call.name, call.arguments] for call in calls]})
-        return calls
+        return SampleRequest(_STEPS_V, params, names, self._key(_STEPS_V, params, draw))
 
     # -- sampling the base model (routing) ------------------------------------------------------------
 
@@ -572,11 +661,14 @@ class AnthropicBackend:
             check_model(settings.model_id, "[trainer] model_id")
             self._model = self.usage.model = self._probe.model = settings.model_id
 
-    async def _draws(self, items: Sequence[Any], sampling: Sampling, one: Callable[..., Any]) -> list[list[Any]]:
+    async def _draws(
+        self, items: Sequence[Any], sampling: Sampling, request: Callable[[Any, dict[str, Any]], SampleRequest]
+    ) -> list[list[Any]]:
+        """``sampling.samples`` values per item, by request or (``batch``) through Message Batches."""
         k = sampling.samples
-        draws = [(item, {"temperature": sampling.temperature, "sample": j, "seed": sampling.seed})
-                 for item in items for j in range(k)]
-        flat = await self._gather(draws, lambda client, semaphore, d: one(client, semaphore, *d))
+        requests = [request(item, {"temperature": sampling.temperature, "sample": j, "seed": sampling.seed})
+                    for item in items for j in range(k)]
+        flat = await (self._batched(requests) if self.options.batch else self._gather(requests))
         return [flat[i * k:(i + 1) * k] for i in range(len(items))]
 
     async def sample(self, prompts: Sequence[str], sampling: Sampling, settings: TrainingSettings) -> list[list[str]]:
@@ -588,7 +680,7 @@ class AnthropicBackend:
                 "(the tool catalogue is known only after training)"
             )
         system = self._system([], [], settings.prompt_layout)
-        return await self._draws(prompts, sampling, lambda c, s, p, d: self._answer(c, s, system, p, d))
+        return await self._draws(prompts, sampling, lambda prompt, draw: self._text_request(system, prompt, draw))
 
     async def sample_steps(
         self, prompts: Sequence[StepPrompt], sampling: Sampling, settings: TrainingSettings
@@ -596,7 +688,7 @@ class AnthropicBackend:
         """``sampling.samples`` next steps of the base model per step prompt (no demonstrations)."""
         self._base(sampling, settings)
         system = self._system([], [], settings.prompt_layout, _STEP_INSTRUCTIONS)
-        return await self._draws(prompts, sampling, lambda c, s, p, d: self._step(c, s, system, p, d))
+        return await self._draws(prompts, sampling, lambda prompt, draw: self._step_request(system, prompt, draw))
 
     @staticmethod
     def _calls(message: Any, names: dict[str, str]) -> tuple[ToolCall, ...]:

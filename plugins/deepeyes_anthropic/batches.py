@@ -1,5 +1,6 @@
-"""The describer's Message Batches mode: submit, poll, collect, resubmit, and resume the batches an
-interrupted run left in flight (their ids are kept in ``batches.json`` beside the cache entries)."""
+"""Message Batches: the ledger of in-flight batches and the polling both Claude components share,
+and the describer's batch mode (submit, poll, collect, resubmit, and resume the batches an
+interrupted run left in flight; their ids are kept in ``batches.json`` beside the cache entries)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,80 @@ BATCH_MAX_REQUESTS = 100_000
 BATCH_MAX_BYTES = 200 * 1024 * 1024
 
 
+class BatchLedger:
+    """The batches in flight, kept in one JSON file (``{"batches": [{"id": ..., ...}]}``), replaced
+    atomically; an unreadable file is an empty ledger."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return []
+        return [b for b in data.get("batches", []) if isinstance(b, dict) and "id" in b]
+
+    def save(self, batches: list[dict[str, Any]]) -> None:
+        write_atomically(self.path, json.dumps({"batches": batches}, indent=1).encode())
+
+    def forget(self, batch_id: str) -> None:
+        self.save([b for b in self.load() if b["id"] != batch_id])
+
+
+async def poll_batch(
+    client: Any,
+    batch_id: str,
+    *,
+    component: str,
+    interval_s: float,
+    max_wait_s: float | None,
+    ledger_path: Path,
+    api_key: str,
+    progress: Callable[[str, dict[str, Any]], None] | None = None,
+) -> Any | None:
+    """Poll batch ``batch_id`` every ``interval_s`` until it has ended, then its results (an async
+    iterator); None when the API does not know the batch. A DeepeyesError after ``max_wait_s`` or
+    when polling fails (the id stays in the ledger, so a rerun resumes it)."""
+    anthropic = import_anthropic(component)
+    deadline = None if max_wait_s is None else time.monotonic() + max_wait_s
+    try:
+        batch = await client.messages.batches.retrieve(batch_id)
+        while batch.processing_status != "ended":
+            counts = batch.request_counts
+            log.info(
+                "%s: batch %s %s: %d processing, %d succeeded, %d errored",
+                component,
+                batch_id,
+                batch.processing_status,
+                counts.processing,
+                counts.succeeded,
+                counts.errored,
+            )
+            if progress is not None:
+                progress("progress", {"batch_id": batch_id, **counts.model_dump()})
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DeepeyesError(
+                    f"batch {batch_id} is still {batch.processing_status} after "
+                    f"{max_wait_s}s; its id is saved in {ledger_path}: "
+                    "run again to resume polling it (nothing is submitted twice)"
+                )
+            await asyncio.sleep(interval_s)
+            batch = await client.messages.batches.retrieve(batch_id)
+        return await client.messages.batches.results(batch_id)
+    except anthropic.NotFoundError:
+        log.warning("%s: batch %s is unknown to the API; its requests are made again", component, batch_id)
+        return None
+    except anthropic.APIError as exc:
+        raise DeepeyesError(
+            scrub(
+                f"polling batch {batch_id} failed ({type(exc).__name__}: {exc}); its id is saved in "
+                f"{ledger_path}: run again to resume polling it",
+                api_key,
+            )
+        ) from None
+
+
 class BatchMode:
     """The batch rounds of :class:`~deepeyes_anthropic.describer.AnthropicDescriber`, which mixes them in:
     they use its ``options``, ``usage``, ``cache``, ``_probe``, ``_api_key``, ``_reserved_tokens`` and
@@ -40,14 +116,10 @@ class BatchMode:
         return self.cache.root / "batches.json"
 
     def _ledger(self) -> list[dict[str, Any]]:
-        try:
-            data = json.loads(self._ledger_path.read_bytes())
-        except (OSError, ValueError):
-            return []
-        return [b for b in data.get("batches", []) if isinstance(b, dict) and "id" in b]
+        return BatchLedger(self._ledger_path).load()
 
     def _save_ledger(self, batches: list[dict[str, Any]]) -> None:
-        write_atomically(self._ledger_path, json.dumps({"batches": batches}, indent=1).encode())
+        BatchLedger(self._ledger_path).save(batches)
 
     async def _resume_batches(self, client: Any, units: dict[str, Unit]) -> None:
         """Poll and collect the in-flight batches (saved by an earlier, interrupted run) that hold
@@ -138,43 +210,20 @@ class BatchMode:
             self.on_batch_progress(event, details)
 
     async def _collect_batch(self, client: Any, saved: dict[str, Any], units: dict[str, Unit]) -> None:
-        anthropic = import_anthropic("task describer 'anthropic'")
         batch_id = saved["id"]
-        deadline = None if self.options.batch_max_wait_s is None else time.monotonic() + self.options.batch_max_wait_s
-        try:
-            batch = await client.messages.batches.retrieve(batch_id)
-            while batch.processing_status != "ended":
-                counts = batch.request_counts
-                log.info(
-                    "anthropic describer: batch %s %s: %d processing, %d succeeded, %d errored",
-                    batch_id,
-                    batch.processing_status,
-                    counts.processing,
-                    counts.succeeded,
-                    counts.errored,
-                )
-                self._progress("progress", {"batch_id": batch_id, **counts.model_dump()})
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise DeepeyesError(
-                        f"batch {batch_id} is still {batch.processing_status} after "
-                        f"{self.options.batch_max_wait_s}s; its id is saved in {self._ledger_path}: "
-                        "run again to resume polling it (nothing is submitted twice)"
-                    )
-                await asyncio.sleep(self.options.batch_poll_interval_s)
-                batch = await client.messages.batches.retrieve(batch_id)
-            results = await client.messages.batches.results(batch_id)
-        except anthropic.NotFoundError:
-            log.warning("anthropic describer: batch %s is unknown to the API; its requests are made again", batch_id)
+        results = await poll_batch(
+            client,
+            batch_id,
+            component="anthropic describer",
+            interval_s=self.options.batch_poll_interval_s,
+            max_wait_s=self.options.batch_max_wait_s,
+            ledger_path=self._ledger_path,
+            api_key=self._api_key,
+            progress=self.on_batch_progress,
+        )
+        if results is None:
             self._forget(batch_id)
             return
-        except anthropic.APIError as exc:
-            raise DeepeyesError(
-                scrub(
-                    f"polling batch {batch_id} failed ({type(exc).__name__}: {exc}); its id is saved in "
-                    f"{self._ledger_path}: run again to resume polling it",
-                    self._api_key,
-                )
-            ) from None
         seen: set[str] = set()
         async for entry in results:
             target = saved["requests"].get(entry.custom_id)
@@ -234,4 +283,4 @@ class BatchMode:
             unit.outcome, unit.detail = "error", f"{why} (after {unit.resubmits - 1} resubmissions)"
 
     def _forget(self, batch_id: str) -> None:
-        self._save_ledger([b for b in self._ledger() if b["id"] != batch_id])
+        BatchLedger(self._ledger_path).forget(batch_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deepeyes_core import ConfigError, MissingExtraError
+from deepeyes_core import ConfigError, DeepeyesError, MissingExtraError
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 #: Retired model ids: (replacement, retirement date).
@@ -88,3 +88,19 @@ def message_text(message: Any) -> str:
     """The text blocks of a Message, joined; '' when it has none."""
     blocks = getattr(message, "content", None) or ()
     return "".join(getattr(block, "text", None) or "" for block in blocks if getattr(block, "type", "") == "text")
+
+
+class BudgetExhausted(DeepeyesError):
+    """A paid request that the budget (``max_calls``, ``max_input_tokens``) cannot take: not made."""
+
+
+def over_budget(
+    calls_started: int, input_tokens: int, estimate: int, max_calls: int | None, max_input_tokens: int | None
+) -> str | None:
+    """The limit one more call of ``estimate`` input tokens would cross ("max_calls=N" or
+    "max_input_tokens=N"), or None when it fits; ``input_tokens`` counts those spent and reserved."""
+    if max_calls is not None and calls_started + 1 > max_calls:
+        return f"max_calls={max_calls}"
+    if max_input_tokens is not None and input_tokens + estimate > max_input_tokens:
+        return f"max_input_tokens={max_input_tokens}"
+    return None

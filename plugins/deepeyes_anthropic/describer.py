@@ -87,7 +87,6 @@ from deepeyes_core import (
 )
 
 from .batches import BATCH_MAX_REQUESTS, BatchMode
-from .units import Unit
 from .cache import DiskCache, content_key, default_cache_dir
 from .client import (
     DEFAULT_MODEL,
@@ -96,6 +95,7 @@ from .client import (
     import_anthropic,
     make_client,
     message_text,
+    over_budget,
     resolve_api_key,
     scrub,
 )
@@ -106,6 +106,7 @@ from .prompt import (
     infer_catalogue,
     render_trajectory,
 )
+from .units import Unit
 from .usage import AnthropicUsage, CacheProbe, Prices
 from .validation import ValidationRules, clean_answer
 
@@ -313,17 +314,11 @@ class AnthropicDescriber(BatchMode):
         opts = self.options
         if self.usage.budget_exhausted:
             return False
-        over_calls = opts.max_calls is not None and self.usage.calls_started + 1 > opts.max_calls
-        over_tokens = (
-            opts.max_input_tokens is not None
-            and self.usage.total_input_tokens + self._reserved_tokens + estimate > opts.max_input_tokens
-        )
-        if over_calls or over_tokens:
+        spent = self.usage.total_input_tokens + self._reserved_tokens
+        limit = over_budget(self.usage.calls_started, spent, estimate, opts.max_calls, opts.max_input_tokens)
+        if limit is not None:
             self.usage.budget_exhausted = True
-            log.warning(
-                "anthropic describer: budget exhausted (%s); no more calls",
-                f"max_calls={opts.max_calls}" if over_calls else f"max_input_tokens={opts.max_input_tokens}",
-            )
+            log.warning("anthropic describer: budget exhausted (%s); no more calls", limit)
             return False
         self.usage.calls_started += 1
         self._reserved_tokens += estimate
@@ -347,7 +342,7 @@ class AnthropicDescriber(BatchMode):
             counted = await client.messages.count_tokens(
                 model=self.options.model, system=system, messages=[{"role": "user", "content": "."}]
             )
-        except Exception as exc:  # a measurement only; the calls themselves will tell
+        except Exception as exc:  # noqa: BLE001 -- a measurement only; the calls themselves will tell
             log.info("anthropic describer: count_tokens failed: %s", scrub(str(exc), self._api_key))
             return
         self._probe.measured(max(int(counted.input_tokens) - 1, 0))
