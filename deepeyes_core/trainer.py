@@ -23,17 +23,17 @@ from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
 from .columnar.choice import EngineChoice, choose_engine
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
+from .contamination import Nearest, nearest_train
 from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
 from .errors import DatasetError
 from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageStarted
+from .io import RejectsLog, atomic_json, atomic_jsonl
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
 from .leakage import cross_split_near_duplicates
-from .io import RejectsLog, atomic_json, atomic_jsonl
 from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
 from .plugins import PluginManager
-from .contamination import Nearest, nearest_train
 from .records import Rejection, converter
 from .report_html import write_html_report
 from .routing import RL_POOL_FILE, routing_stats, write_rl_pool
@@ -71,7 +71,8 @@ class RunRecord:
     dataset_stats: dict[str, Any] | None = None
     dedup: dict[str, int] | None = None
     leakage: dict[str, int] | None = None
-    #: Each val and test example's nearest train example (after decontamination, if it ran).
+    #: Each val and test example's nearest train example at or above the near-duplicate threshold
+    #: (after decontamination, if it ran).
     nearest: dict[str, list[Nearest]] = attrs.field(factory=dict)
     contamination: dict[str, Any] | None = None
     #: The ``route`` stage's counts and settings (``dataset_stats.json``'s ``routing``); None: no router.
@@ -366,7 +367,8 @@ class ColdStartTrainer:
         self.record.leakage = cross_split_near_duplicates(self.dataset.splits)
 
     def _measure_contamination(self) -> None:
-        """Each val/test example's nearest train example, written to ``contamination.jsonl``; with
+        """Each val/test example's nearest train example at or above the near-duplicate threshold,
+        written to ``contamination.jsonl``; with
         ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted)."""
         settings, splits = self.pipeline.evaluation, self.dataset.splits
         threshold = settings.near_duplicate_threshold
