@@ -49,6 +49,16 @@ def nonempty_string(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def declared_tool(name: str, schema: Any, description: Any) -> ToolSpec:
+    """A tool a log declares: its argument schema where that is an object (else an empty object
+    schema), its description where that is text."""
+    return ToolSpec(
+        name,
+        schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
+        description if isinstance(description, str) else "",
+    )
+
+
 def text_of(content: Any) -> str:
     """The text of a content value: a string, or the ``text`` blocks (parts) of a list joined by newlines."""
     if isinstance(content, str):

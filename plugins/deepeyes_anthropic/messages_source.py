@@ -101,13 +101,7 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
             raise RecordRejected.malformed(f"tools[{index}] has no name")
         schema = tool.get("input_schema")
         description = tool.get("description")
-        specs.append(
-            ToolSpec(
-                tool["name"],
-                schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
-                description if isinstance(description, str) else "",
-            )
-        )
+        specs.append(conversations.declared_tool(tool["name"], schema, description))
     return tuple(specs)
 
 

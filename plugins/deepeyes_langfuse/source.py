@@ -231,13 +231,7 @@ def _tools(generations: list[_Generation]) -> tuple[ToolSpec, ...]:
             name = function.get("name") if isinstance(function, dict) else None
             if isinstance(name, str) and name:
                 schema, description = function.get("parameters"), function.get("description")
-                specs.append(
-                    ToolSpec(
-                        name,
-                        schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
-                        description if isinstance(description, str) else "",
-                    )
-                )
+                specs.append(conversations.declared_tool(name, schema, description))
         return tuple(specs)
     return ()
 

@@ -77,13 +77,7 @@ def _tools(value: Any) -> tuple[ToolSpec, ...]:
         if not isinstance(function, dict) or not conversations.nonempty_string(function.get("name")):
             raise RecordRejected.malformed(f"tools[{index}] has no function name")
         schema, description = function.get("parameters"), function.get("description")
-        specs.append(
-            ToolSpec(
-                function["name"],
-                schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
-                description if isinstance(description, str) else "",
-            )
-        )
+        specs.append(conversations.declared_tool(function["name"], schema, description))
     return tuple(specs)
 
 

@@ -84,13 +84,7 @@ def tools(value: Any) -> tuple[ToolSpec, ...]:
         if conversations.nonempty_string(tool.get("name")) is None:
             raise RecordRejected.malformed(f"tools[{index}] has no function name")
         schema, description = tool.get("parameters"), tool.get("description")
-        specs.append(
-            ToolSpec(
-                tool["name"],
-                schema if isinstance(schema, dict) else {"type": "object", "properties": {}},
-                description if isinstance(description, str) else "",
-            )
-        )
+        specs.append(conversations.declared_tool(tool["name"], schema, description))
     return tuple(specs)
 
 
