@@ -45,6 +45,13 @@ exit codes:
 
 The output folder holds one run at a time: the run writes into a staging folder inside it and
 swaps it in whole, then writes manifest.json; `deepeyes stats FOLDER` checks it.
+
+What the summary reports: base and trained model on the held-out tasks with 95% intervals, on
+the clean ones (no near-duplicate in train; contamination.jsonl) when there are
+[evaluation] min_clean_examples of them, beside a retrieval and a majority control that need no
+model (a dry run measures them too); arguments compared as [evaluation] matching says ("bfcl" or
+"strict"). [router] name = "pass-rate" routes examples by the base model's pass rate first
+(rl_pool.jsonl); [engine] name = "row" | "columnar" | "auto" picks how logs are read and grouped.
 """
 
 EPILOG = """\
