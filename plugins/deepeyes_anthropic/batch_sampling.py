@@ -26,14 +26,12 @@ import attrs
 
 from deepeyes_core import ConfigError, DeepeyesError
 
-from .batches import BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, BatchLedger, poll_batch
+from .batches import BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, BatchLedger, batch_failure, poll_batch
 from .client import BudgetExhausted, fatal_api_error, import_anthropic, scrub
 
 log = logging.getLogger(__name__)
 
 _COMPONENT = "training backend 'anthropic'"
-#: Batch errors a resubmission cannot cure.
-_FINAL_ERRORS = ("invalid_request_error", "authentication_error", "permission_error")
 
 
 @attrs.frozen
@@ -184,16 +182,7 @@ class BatchSampling:
             self.usage.failed_calls += 1
             if key not in todo:
                 continue
-            if result.type == "errored":
-                error = result.error.error
-                text = scrub(f"{error.type}: {error.message}", self._api_key)
-                if error.type == "not_found_error" and "model" in error.message.lower():
-                    raise ConfigError(
-                        f"the Anthropic API does not serve model {self._model!r} ({text}); change {self._config_key}"
-                    )
-                failures[key] = (f"batch request errored: {text}", error.type not in _FINAL_ERRORS)
-            else:
-                failures[key] = (f"batch request {result.type}", True)
+            failures[key] = batch_failure(result, self._api_key, self._model, self._config_key)
         for key in saved["requests"]:
             if key in todo and key not in seen:
                 failures[key] = ("no result in the batch", True)

@@ -106,6 +106,23 @@ async def poll_batch(
         ) from None
 
 
+#: Batch request errors that resubmitting cannot cure.
+FINAL_BATCH_ERRORS = ("invalid_request_error", "authentication_error", "permission_error")
+
+
+def batch_failure(result: Any, api_key: str | None, model: str | None, change: str) -> tuple[str, bool]:
+    """Why a batch request did not succeed (``errored``, ``expired``, ``canceled``), and whether
+    resubmitting it may help; an error saying the model does not exist is a ConfigError telling
+    the user to change ``change``."""
+    if result.type != "errored":
+        return f"batch request {result.type}", True
+    error = result.error.error
+    text = scrub(f"{error.type}: {error.message}", api_key)
+    if error.type == "not_found_error" and "model" in error.message.lower():
+        raise ConfigError(f"the Anthropic API does not serve model {model!r} ({text}); change {change}")
+    return f"batch request errored: {text}", error.type not in FINAL_BATCH_ERRORS
+
+
 class BatchMode:
     """The batch rounds of :class:`~deepeyes_anthropic.describer.AnthropicDescriber`, which mixes them in:
     they use its ``options``, ``usage``, ``cache``, ``_probe``, ``_api_key``, ``_reserved_tokens`` and
@@ -256,20 +273,12 @@ class BatchMode:
             self.usage.failed_calls += 1
             if unit is None or unit.outcome is not None:
                 continue
-            if result.type == "errored":
-                error = result.error.error
-                text = scrub(f"{error.type}: {error.message}", self._api_key)
-                if error.type == "not_found_error" and "model" in error.message.lower():
-                    raise ConfigError(
-                        f"the Anthropic API does not serve model {self.options.model!r} ({text}); "
-                        f'change [describer] model (e.g. to "{DEFAULT_MODEL}")'
-                    )
-                if error.type in ("invalid_request_error", "authentication_error", "permission_error"):
-                    unit.outcome, unit.detail = "error", f"batch request errored: {text}"[:500]
-                    continue
-                self._resubmit(unit, f"batch request errored: {text}")
+            why, curable = batch_failure(result, self._api_key, self.options.model,
+                                         f'[describer] model (e.g. to "{DEFAULT_MODEL}")')
+            if curable:
+                self._resubmit(unit, why)
             else:
-                self._resubmit(unit, f"batch request {result.type}")
+                unit.outcome, unit.detail = "error", why[:500]
         for custom_id, (key, _) in saved["requests"].items():
             unit = units.get(key)
             if custom_id not in seen and unit is not None and unit.outcome is None:
