@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from deepeyes_core import ConfigError, PluginManager, Rejection, ToolStatus, Trajectory, UnknownComponentError
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 
+from .source_files import read, write_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "sources"
 SAMPLE = SAMPLES / "claude_transcripts.jsonl"
@@ -61,10 +63,6 @@ def source(manager):
     return manager.build("trajectory_source", "anthropic-messages")
 
 
-def read(source, *paths):
-    return list(source.read([Path(p) for p in paths]))
-
-
 def summary(items):
     """What a reader cares about, independent of file names and SDK fields."""
     out = []
@@ -88,11 +86,6 @@ def summary(items):
         else:
             out.append(("R", item.reason, item.records))
     return out
-
-
-def write_lines(path: Path, lines) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
-    return path
 
 
 # -- the SDK-made sample -----------------------------------------------------------------------

@@ -33,6 +33,8 @@ from deepeyes_core.config import parse_config
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 from deepeyes_core.runner import run
 
+from .source_files import read, write_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "sources"
 SAMPLE = SAMPLES / "langfuse_traces.jsonl"
@@ -52,15 +54,6 @@ def manager(monkeypatch) -> PluginManager:
 @pytest.fixture
 def source(manager):
     return manager.build("trajectory_source", "langfuse")
-
-
-def read(source, *paths):
-    return list(source.read([Path(p) for p in paths]))
-
-
-def write_lines(path: Path, lines) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
-    return path
 
 
 def summary(items):

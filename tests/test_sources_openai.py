@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from deepeyes_core import PluginManager, Rejection, ToolStatus, Trajectory
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 
+from .source_files import read, write_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "sources"
 SAMPLE = SAMPLES / "openai_transcripts.jsonl"
@@ -51,15 +53,6 @@ def manager(monkeypatch) -> PluginManager:
 @pytest.fixture
 def source(manager):
     return manager.build("trajectory_source", "openai-chat")
-
-
-def read(source, *paths):
-    return list(source.read([Path(p) for p in paths]))
-
-
-def write_lines(path: Path, lines) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
-    return path
 
 
 def summary(items):

@@ -26,6 +26,8 @@ from deepeyes_core import PluginManager, Rejection, ToolStatus, Trajectory, run
 from deepeyes_core.config import parse_config
 from deepeyes_core.plugins import BUILTIN_PLUGINS
 
+from .source_files import read, write_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "sources"
 RESPONSES = SAMPLES / "openai_responses.jsonl"
@@ -59,15 +61,6 @@ def responses(manager):
 @pytest.fixture
 def agents(manager):
     return manager.build("trajectory_source", "openai-agents")
-
-
-def read(source, path: Path) -> list:
-    return list(source.read([path]))
-
-
-def write_lines(path: Path, lines) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
-    return path
 
 
 def summary(items):
