@@ -6,8 +6,7 @@ made by ``examples/sources/make_claude_code_samples.py``).
 **Files.** ``~/.claude/projects/<project-slug>/<session-id>.jsonl``, one event a line; subagent
 (Task / Agent tool) conversations in ``<session-id>/subagents/agent-<id>.jsonl`` (older versions
 write them into the session file with ``isSidechain: true``; both are read). ``read`` takes files
-and directories (every ``*.jsonl`` below, sorted); in a config, name them with a glob such as
-``projects/**/*.jsonl`` (config paths go through ``expand_paths``, which refuses directories).
+and directories (every ``*.jsonl`` below: ``directory_glob``, which a config's paths follow too).
 
 **Chains.** Lines with a ``uuid`` are linked by ``parentUuid``. The main chain of a file is found
 by walking from its last ``user``/``assistant`` line back to the root; a ``compact_boundary``
@@ -62,6 +61,7 @@ from deepeyes_core import (
     Rejection,
     SourceItem,
     conversations,
+    expand_paths,
     hookimpl,
     read_jsonl,
     record_timestamp,
@@ -145,12 +145,6 @@ def _line(location: Location, value: Any) -> tuple[str, _Line] | None:
     )
 
 
-def _files(paths: Sequence[Path]) -> Iterator[Path]:
-    for path in paths:
-        path = Path(path)
-        yield from sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
-
-
 def _rejection(reason: str, detail: str, lines: Sequence[_Line]) -> Rejection:
     return Rejection(
         reason,
@@ -179,7 +173,7 @@ class ClaudeCodeSource:
         self.options = options
 
     def read(self, paths: Sequence[Path]) -> Iterator[SourceItem]:
-        for path in _files(paths):
+        for path in expand_paths(paths, directory_glob=self.directory_glob):
             yield from self._file(path)
 
     def _file(self, path: Path) -> Iterator[SourceItem]:
