@@ -35,10 +35,8 @@ def _read(manager, name: str) -> tuple[list[ToolInvocation], int]:
     """What the source itself makes of its sample: the calls of its trajectories, and how many
     records it rejected."""
     source = manager.build("trajectory_source", name, {})
-    path = SOURCES[name]
-    paths = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
     calls, rejected = [], 0
-    for item in source.read(paths):
+    for item in source.read([SOURCES[name]]):
         if isinstance(item, Trajectory):
             calls.extend(item.invocations)
         elif isinstance(item, ToolInvocation):
