@@ -1,5 +1,5 @@
 """Sessions over batches: the row path's grouping rules (:meth:`TrajectoryCollector.iter_trajectories`)
-computed per chunk with polars and numpy, sessions still open at a chunk's end carried to the next.
+computed per chunk with numpy, sessions still open at a chunk's end carried to the next.
 
 The row path reads items one by one (``seen`` counts them, rejections included) and
 - appends a call to its (agent, session id) group; without a session id, it first closes the
@@ -9,7 +9,9 @@ The row path reads items one by one (``seen`` counts them, rejections included) 
   opened, the groups whose last call is older than ``newest - session_timeout_seconds``;
 - at the end, closes the groups still open, in the order they were opened.
 
-Here the same is said of columns. A call starts a group when its key has no call before it, when
+Here the same is said of columns: each chunk's calls (after those still open) get an integer code
+per (agent, session id) key and are sorted by it, stably, so each key's calls are a run in read
+order. A call starts a group when its key has no call before it, when
 a sweep between that call and this one closed the group (the last sweep before it is enough: the
 horizon only grows), or, without a session id, on a gap or a full group. A group ends at the first
 sweep that finds it stale, else where its key's next group starts, else it stays open (carried).
@@ -37,6 +39,8 @@ class SessionGrouper:
     ``close(key, calls)`` makes the Trajectory of a closed group (the collector's own ``_close``);
     ``counts`` and ``tool_calls`` are the collector's, filled as its ``iter_trajectories`` fills them;
     ``declare`` takes the tool definitions a source declares (the collector's catalogue's).
+    Per batch, :meth:`batch` gives the events that batch closes; :meth:`flush`, after the last
+    batch, those of the sessions still open.
     """
 
     def __init__(
@@ -56,27 +60,33 @@ class SessionGrouper:
         self.seen = 0
         self.newest: float | None = None
         self.ids = SeenInvocationIds()
-        self.open_frame: Any = None  # the calls of the groups still open, with their columns
+        # The calls of the sessions still open, in read order: their keys, positions and stamps.
+        self.open_keys: list[tuple[str, str | None]] = []
         self.open_calls: list[ToolInvocation] = []
+        self.open_pos = np.empty(0, np.int64)
+        self.open_stamp = np.empty(0)
         counts.setdefault("duplicate_invocation_ids", 0)
         counts.setdefault("records_read", 0)
 
     def events(self, batches: Iterable[InvocationBatch]) -> Iterator[Trajectory | Rejection]:
         for batch in batches:
-            yield from self._batch(batch)
-        yield from self._flush()
+            yield from self.batch(batch)
+        yield from self.flush()
 
-    def _batch(self, batch: InvocationBatch) -> list[Trajectory | Rejection]:
-        pl, counts = self.pl, self.counts
+    def batch(self, batch: InvocationBatch) -> list[Trajectory | Rejection]:
+        """The trajectories this batch closes and the rejections it holds, in the row path's order."""
+        counts = self.counts
         start = self.seen
         self.seen += len(batch.items)
         rejections: list[tuple[int, Rejection]] = []
         keep: list[int] = []
         calls: list[ToolInvocation] = []
+        keys: list[tuple[str, str | None]] = []
         frame = batch.frame
+        first_location = self.ids.first_location
         for row, index in enumerate(frame["item"].to_list()):
             item = batch.items[index]
-            first = self.ids.first_location(item)
+            first = first_location(item)
             if first is not None:
                 counts["duplicate_invocation_ids"] += 1
                 detail = f"invocation id {item.invocation_id!r} was first read at {first}"
@@ -85,6 +95,7 @@ class SessionGrouper:
                 continue
             keep.append(row)
             calls.append(item)
+            keys.append((item.agent_name, item.session_id))
         for index, item in enumerate(batch.items):
             if type(item) is Rejection:
                 counts["records_read"] += item.records
@@ -93,22 +104,22 @@ class SessionGrouper:
                 self.declare(item)
         counts["records_read"] += frame.height
         counts["invocations"] += len(keep)
-        new = frame[keep].with_columns(pos=pl.col("item") + (start + 1)).drop("item")
-        self._tally(new)
-        sweeps, horizons = self._sweeps(new)
-        return self._emit(new, calls, sweeps, horizons, rejections)
+        kept = frame[keep] if len(keep) < frame.height else frame
+        self._tally(kept)
+        pos = kept["item"].to_numpy() + (start + 1)
+        stamp = kept["stamp"].to_numpy()
+        sweeps, horizons = self._sweeps(pos, stamp)
+        return self._emit(keys, calls, pos, stamp, sweeps, horizons, rejections)
 
-    def _tally(self, new: Any) -> None:
+    def _tally(self, kept: Any) -> None:
         pl = self.pl
-        for tool, n, ok in new.group_by("tool").agg(pl.len(), pl.col("ok").sum()).iter_rows():
+        for tool, n, ok in kept.group_by("tool").agg(pl.len(), pl.col("ok").sum()).iter_rows():
             tally = self.tool_calls.setdefault(tool, [0, 0])
             tally[0] += n
             tally[1] += ok
 
-    def _sweeps(self, new: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _sweeps(self, positions: np.ndarray, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The items after which this chunk sweeps, and each sweep's horizon (newest - timeout)."""
-        stamps = new["stamp"].to_numpy()
-        positions = new["pos"].to_numpy()
         if len(stamps) == 0:
             return np.empty(0, np.int64), np.empty(0)
         newest = np.maximum.accumulate(stamps)
@@ -119,77 +130,69 @@ class SessionGrouper:
         return positions[at], newest[at] - self.timeout
 
     def _emit(
-        self, new: Any, calls: list[ToolInvocation], sweeps: np.ndarray, horizons: np.ndarray,
-        rejections: list[tuple[int, Rejection]],
+        self, keys: list[tuple[str, str | None]], calls: list[ToolInvocation], pos: np.ndarray, stamp: np.ndarray,
+        sweeps: np.ndarray, horizons: np.ndarray, rejections: list[tuple[int, Rejection]],
     ) -> list[Trajectory | Rejection]:
-        pl = self.pl
-        new = new.with_columns(has_session=pl.col("session").is_not_null())
-        frame = new if self.open_frame is None else pl.concat([self.open_frame, new], how="vertical")
+        keys = self.open_keys + keys
         calls = self.open_calls + calls
-        frame = frame.with_row_index("row").with_columns(
-            prev_stamp=pl.col("stamp").shift(1).over(_KEYS), prev_pos=pl.col("pos").shift(1).over(_KEYS)
-        )
-        pos = frame["pos"].to_numpy()
-        prev_pos = frame["prev_pos"].fill_null(-1).to_numpy()
-        prev_stamp = frame["prev_stamp"].fill_null(0.0).to_numpy()
-        last_sweep = np.searchsorted(sweeps, pos, "left") - 1
-        clipped = np.clip(last_sweep, 0, None)
-        swept = np.zeros(len(pos), bool)
+        pos = np.concatenate([self.open_pos, pos])
+        stamp = np.concatenate([self.open_stamp, stamp])
+        n = len(keys)
+        codes: dict[tuple[str, str | None], int] = {}
+        code = np.fromiter((codes.setdefault(key, len(codes)) for key in keys), np.int64, n)
+        order = np.argsort(code, kind="stable")  # rows by key, each key's rows in read order
+        read_pos, read_stamp = pos, stamp
+        code, pos, stamp = code[order], pos[order], stamp[order]
+        session = np.fromiter((key[1] is not None for key in codes), bool, len(codes))[code]
+        new_key = np.ones(n, bool)
+        new_key[1:] = code[1:] != code[:-1]
+        prev_pos = np.where(new_key, -1, np.roll(pos, 1))
+        prev_stamp = np.where(new_key, 0.0, np.roll(stamp, 1))
+        start = new_key.copy()
         if len(sweeps):
-            swept = (last_sweep >= 0) & (sweeps[clipped] >= prev_pos) & (prev_stamp < horizons[clipped])
-        has_session = frame["has_session"].to_numpy()
-        gap = ~has_session & (frame["stamp"].to_numpy() - prev_stamp > self.gap)
-        frame = frame.with_columns(start=pl.Series((prev_pos < 0) | swept | (gap & (prev_pos >= 0))))
-        frame = frame.with_columns(segment=pl.col("start").cum_sum().over(_KEYS))
-        frame = frame.with_columns(
-            start=pl.col("start")
-            | (~pl.col("has_session") & (pl.int_range(pl.len()).over(_KEYS + ["segment"]) % self.longest == 0))
-        ).with_columns(group=pl.col("start").cum_sum().over(_KEYS))
-        groups = (  # in the order they opened, which is each key's order too
-            frame.group_by([*_KEYS, "group"], maintain_order=True)
-            .agg(first=pl.col("pos").first(), last=pl.col("pos").last(), last_stamp=pl.col("stamp").last(),
-                 rows=pl.col("row"))
-            .with_columns(next_first=pl.col("first").shift(-1).over(_KEYS))
-        )
-        # The first sweep at or after a group's last call whose horizon passed that call, if any.
+            last_sweep = np.searchsorted(sweeps, pos, "left") - 1
+            clipped = np.clip(last_sweep, 0, None)
+            start |= (last_sweep >= 0) & (sweeps[clipped] >= prev_pos) & (prev_stamp < horizons[clipped])
+        start |= ~new_key & ~session & (stamp - prev_stamp > self.gap)
+        index = np.arange(n)
+        rank = index - np.maximum.accumulate(np.where(start, index, 0))  # within its run of rows
+        start |= ~session & (rank % self.longest == 0)
+        first_row = np.flatnonzero(start)
+        end_row = np.append(first_row[1:], n)[: len(first_row)]
+        first, last, last_stamp = pos[first_row], pos[end_row - 1], stamp[end_row - 1]
         never = np.iinfo(np.int64).max
-        at = np.maximum(np.searchsorted(sweeps, groups["last"].to_numpy(), "left"),
-                        np.searchsorted(horizons, groups["last_stamp"].to_numpy(), "right"))
+        next_first = np.full(len(first_row), never)
+        same = code[first_row[1:]] == code[first_row[:-1]]
+        next_first[:-1][same] = first[1:][same]
+        # The first sweep at or after a group's last call whose horizon passed that call, if any.
+        at = np.maximum(np.searchsorted(sweeps, last, "left"), np.searchsorted(horizons, last_stamp, "right"))
         sweep_pos = np.append(sweeps, never)[at]
-        next_first = groups["next_first"].fill_null(never).to_numpy()
         by_sweep = sweep_pos < next_first  # swept before its key's next call arrived
         closed = by_sweep | (next_first < never)
-        groups = groups.with_columns(
-            closed=pl.Series(closed), emit=pl.Series(np.where(by_sweep, sweep_pos, next_first)),
-            phase=pl.Series(by_sweep.astype(np.int8)),
-        )
-        done = groups.filter(pl.col("closed"))
-        order = [(e, p, f, ("group", a, s, rows)) for e, p, f, a, s, rows in
-                 done.select("emit", "phase", "first", "agent", "session", "rows").iter_rows()]
-        order += [(position, 0, 0, ("rejection", r)) for position, r in rejections]
-        order.sort(key=lambda event: event[:3])
-        still = groups.filter(~pl.col("closed"))["rows"].explode()
-        keep = frame["row"].is_in(still.implode()) if len(still) else pl.Series([False] * frame.height, dtype=pl.Boolean)
-        self.open_frame = frame.filter(keep).select(new.columns)
-        self.open_calls = [calls[r] for r in frame.filter(keep)["row"].to_list()]
-        return [self._event(payload, calls) for *_, payload in order]
+        emit = np.where(by_sweep, sweep_pos, next_first)
+        events = [(e, p, f, ("group", a, b)) for e, p, f, a, b in zip(
+            emit[closed].tolist(), by_sweep[closed].tolist(), first[closed].tolist(),
+            first_row[closed].tolist(), end_row[closed].tolist())]
+        events += [(position, 0, 0, ("rejection", r)) for position, r in rejections]
+        events.sort(key=lambda event: event[:3])
+        rows = order.tolist()
+        still = np.sort(order[~np.repeat(closed, end_row - first_row)])
+        self.open_keys = [keys[r] for r in still.tolist()]
+        self.open_calls = [calls[r] for r in still.tolist()]
+        self.open_pos, self.open_stamp = read_pos[still], read_stamp[still]
+        return [self._event(payload, keys, calls, rows) for *_, payload in events]
 
-    def _event(self, payload: tuple, calls: list[ToolInvocation]) -> Trajectory | Rejection:
+    def _event(self, payload: tuple, keys: list, calls: list[ToolInvocation], rows: list[int]) -> Trajectory | Rejection:
         if payload[0] == "rejection":
             return payload[1]
-        _, agent, session, rows = payload
-        return self.close((agent, session), [calls[r] for r in rows])
+        _, a, b = payload
+        return self.close(keys[rows[a]], [calls[r] for r in rows[a:b]])
 
-    def _flush(self) -> list[Trajectory]:
-        if self.open_frame is None or self.open_frame.height == 0:
-            return []
-        pl = self.pl
-        frame = self.open_frame.with_row_index("row")
-        # Every open group is its key's only open group: one per key, in the order they opened.
-        groups = frame.group_by(_KEYS, maintain_order=True).agg(pl.col("pos").first().alias("first"), rows=pl.col("row"))
-        events = [
-            self.close((agent, session), [self.open_calls[r] for r in rows])
-            for agent, session, rows in groups.sort("first").select("agent", "session", "rows").iter_rows()
-        ]
-        self.open_frame, self.open_calls = None, []
-        return events
+    def flush(self) -> list[Trajectory]:
+        """The trajectories of the sessions still open after the last batch, in the order they opened."""
+        groups: dict[tuple[str, str | None], list[ToolInvocation]] = {}
+        for key, call in zip(self.open_keys, self.open_calls):  # one open group per key, in read order
+            groups.setdefault(key, []).append(call)
+        self.open_keys, self.open_calls = [], []
+        self.open_pos, self.open_stamp = np.empty(0, np.int64), np.empty(0)
+        return [self.close(key, group) for key, group in groups.items()]
