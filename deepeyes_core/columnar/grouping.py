@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from ..invocation_ids import SeenInvocationIds
 from ..records import Rejection, ToolInvocation, ToolSpec, Trajectory
 from .batch import InvocationBatch, polars
+from .ids import SeenIdRuns
 
 _KEYS = ["agent", "has_session", "session"]
 
@@ -59,7 +59,7 @@ class SessionGrouper:
         self.pl = polars()
         self.seen = 0
         self.newest: float | None = None
-        self.ids = SeenInvocationIds()
+        self.ids = SeenIdRuns()
         # The calls of the sessions still open, in read order: their keys, positions and stamps.
         self.open_keys: list[tuple[str, str | None]] = []
         self.open_calls: list[ToolInvocation] = []
@@ -83,10 +83,9 @@ class SessionGrouper:
         calls: list[ToolInvocation] = []
         keys: list[tuple[str, str | None]] = []
         frame = batch.frame
-        first_location = self.ids.first_location
-        for row, index in enumerate(frame["item"].to_list()):
-            item = batch.items[index]
-            first = first_location(item)
+        indices = frame["item"].to_list()
+        given = [batch.items[index] for index in indices]
+        for row, (index, item, first) in enumerate(zip(indices, given, self.ids.first_locations(given))):
             if first is not None:
                 counts["duplicate_invocation_ids"] += 1
                 detail = f"invocation id {item.invocation_id!r} was first read at {first}"
