@@ -12,7 +12,7 @@ from deepeyes_core.invocation_ids import SeenInvocationIds
 from deepeyes_core.records import Location, ToolInvocation
 
 _PLACES = st.one_of(
-    st.builds(Location, st.sampled_from(["a.jsonl", "b.jsonl"]), st.integers(1, 10**6)),
+    st.builds(Location, st.sampled_from(["a.jsonl", "b.jsonl"]), st.sampled_from([1, 7, 10**6, 2**40])),
     st.builds(Location, st.just("t.json"), st.none(), st.sampled_from(["span1", "span2"])),
     st.builds(Location, st.just("whole.json")),
     st.none(),

@@ -15,8 +15,10 @@ from hashlib import blake2b
 
 import numpy as np
 
-from ..invocation_ids import SeenInvocationIds
-from ..records import ToolInvocation
+from ..invocation_ids import _LINE_BITS, SeenInvocationIds
+from ..records import Location, ToolInvocation
+
+_LINE_LIMIT = 1 << _LINE_BITS
 
 
 class SeenIdRuns:
@@ -51,7 +53,7 @@ class SeenIdRuns:
             before[hit], before_run[hit] = at[hit], number
         new = (firsts == np.arange(n)) & (before < 0)
         fresh = np.flatnonzero(new).tolist()
-        packed = [self._pack(calls[i]) for i in fresh]
+        packed = self._pack_all([calls[i].location for i in fresh])
         answers: list[str | None] = [None] * n
         repeats = np.flatnonzero(~new).tolist()
         if repeats:
@@ -74,11 +76,22 @@ class SeenIdRuns:
             run = (both[order], np.concatenate([places, run[1]])[order])
         self._runs.append(run)
 
-    def _pack(self, call: ToolInvocation) -> int:
-        packed = self._places._pack(call.location)
-        if isinstance(packed, str):
-            self._odd.append(packed)
-            return -len(self._odd)
+    def _pack_all(self, locations: list[Location | None]) -> list[int]:
+        """Each location packed as the row path packs it (file number and line), or, where it does
+        not pack into an integer, as the negative index of its words in ``_odd``."""
+        numbers = self._places._file_numbers
+        packed = []
+        for location in locations:
+            if location is not None and location.span_id is None and location.line is not None:
+                number = numbers.get(location.file)
+                if number is not None and location.line < _LINE_LIMIT:
+                    packed.append(number << _LINE_BITS | location.line)
+                    continue
+            value = self._places._pack(location)  # a new file, or a location in words
+            if isinstance(value, str):
+                self._odd.append(value)
+                value = -len(self._odd)
+            packed.append(value)
         return packed
 
     def _unpack(self, packed: int) -> str:
