@@ -60,11 +60,8 @@ class SessionGrouper:
         self.seen = 0
         self.newest: float | None = None
         self.ids = SeenIdRuns()
-        # The calls of the sessions still open, in read order: their keys, positions and stamps.
-        self.open_keys: list[tuple[str, str | None]] = []
-        self.open_calls: list[ToolInvocation] = []
-        self.open_pos = np.empty(0, np.int64)
-        self.open_stamp = np.empty(0)
+        self.never = np.iinfo(np.int64).max
+        self._forget()
         counts.setdefault("duplicate_invocation_ids", 0)
         counts.setdefault("records_read", 0)
 
@@ -132,66 +129,94 @@ class SessionGrouper:
         self, keys: list[tuple[str, str | None]], calls: list[ToolInvocation], pos: np.ndarray, stamp: np.ndarray,
         sweeps: np.ndarray, horizons: np.ndarray, rejections: list[tuple[int, Rejection]],
     ) -> list[Trajectory | Rejection]:
-        keys = self.open_keys + keys
-        calls = self.open_calls + calls
-        pos = np.concatenate([self.open_pos, pos])
-        stamp = np.concatenate([self.open_stamp, stamp])
-        n = len(keys)
-        codes: dict[tuple[str, str | None], int] = {}
+        m, n = len(self.open_keys), len(keys)
+        codes = {key: i for i, key in enumerate(self.open_keys)}  # open sessions first: code = its index
         code = np.fromiter((codes.setdefault(key, len(codes)) for key in keys), np.int64, n)
-        order = np.argsort(code, kind="stable")  # rows by key, each key's rows in read order
-        read_pos, read_stamp = pos, stamp
+        all_keys = list(codes)
+        session = np.fromiter((key[1] is not None for key in all_keys), bool, len(all_keys))
+        order = np.argsort(code, kind="stable")  # this chunk's calls by key, each key's in read order
         code, pos, stamp = code[order], pos[order], stamp[order]
-        session = np.fromiter((key[1] is not None for key in codes), bool, len(codes))[code]
-        new_key = np.ones(n, bool)
-        new_key[1:] = code[1:] != code[:-1]
-        prev_pos = np.where(new_key, -1, np.roll(pos, 1))
-        prev_stamp = np.where(new_key, 0.0, np.roll(stamp, 1))
-        start = new_key.copy()
+        no_session = ~session[code]
+        head = np.ones(n, bool)  # a key's first call in this chunk
+        head[1:] = code[1:] != code[:-1]
+        carried = head & (code < m)  # ... whose key has an open session (carried from earlier chunks)
+        held = np.flatnonzero(carried)
+        prev_pos, prev_stamp = np.roll(pos, 1), np.roll(stamp, 1)
+        prev_pos[held], prev_stamp[held] = self.open_last[code[held]], self.open_stamp[code[held]]
+        has_prev = ~head | carried
+        start = ~has_prev
         if len(sweeps):
             last_sweep = np.searchsorted(sweeps, pos, "left") - 1
             clipped = np.clip(last_sweep, 0, None)
-            start |= (last_sweep >= 0) & (sweeps[clipped] >= prev_pos) & (prev_stamp < horizons[clipped])
-        start |= ~new_key & ~session & (stamp - prev_stamp > self.gap)
+            start |= has_prev & (last_sweep >= 0) & (sweeps[clipped] >= prev_pos) & (prev_stamp < horizons[clipped])
+        start |= has_prev & no_session & (stamp - prev_stamp > self.gap)
         index = np.arange(n)
-        rank = index - np.maximum.accumulate(np.where(start, index, 0))  # within its run of rows
-        start |= ~session & (rank % self.longest == 0)
-        first_row = np.flatnonzero(start)
-        end_row = np.append(first_row[1:], n)[: len(first_row)]
-        first, last, last_stamp = pos[first_row], pos[end_row - 1], stamp[end_row - 1]
-        never = np.iinfo(np.int64).max
-        next_first = np.full(len(first_row), never)
-        same = code[first_row[1:]] == code[first_row[:-1]]
-        next_first[:-1][same] = first[1:][same]
+        anchor = np.maximum.accumulate(np.where(start | head, index, 0))  # where each call's run starts
+        goes_on = carried & ~start  # a carried session's run goes on into this chunk
+        rank_of = np.zeros(len(all_keys), np.int64)  # per key: its carried session's last rank, first call
+        first_of = np.zeros(len(all_keys), np.int64)
+        rank_of[:m], first_of[:m] = self.open_rank, self.open_first
+        rank = index - anchor + np.where(goes_on[anchor], rank_of[code[anchor]] + 1, 0)
+        start |= no_session & (rank % self.longest == 0)
+        # Groups: each carried session, then each run of this chunk's calls that starts a group.
+        piece = np.flatnonzero(start | head)
+        piece_end = np.append(piece[1:], n)[: len(piece)]
+        piece_code = code[piece]
+        joins = goes_on[piece] & ~start[piece]  # the piece is the rest of its carried session
+        old = np.arange(m)
+        old_continued = np.zeros(m, bool)
+        old_continued[piece_code[joins]] = True
+        old_next = np.full(m, self.never)  # the carried session's key's first call here, if it starts a group
+        starts_key = head[piece] & (piece_code < m) & ~joins
+        old_next[piece_code[starts_key]] = pos[piece[starts_key]]
+        ended = ~old_continued  # carried sessions that get no call of this chunk
+        next_first = np.full(len(piece), self.never)
+        same = piece_code[1:] == piece_code[:-1]
+        next_first[:-1][same] = pos[piece[1:]][same]
+        first = np.where(joins, first_of[piece_code], pos[piece])
+        group_first = np.concatenate([self.open_first[ended], first])
+        group_last = np.concatenate([self.open_last[ended], pos[piece_end - 1]])
+        group_stamp = np.concatenate([self.open_stamp[ended], stamp[piece_end - 1]])
+        group_next = np.concatenate([old_next[ended], next_first])
+        group_rank = np.concatenate([self.open_rank[ended], rank[piece_end - 1]])
         # The first sweep at or after a group's last call whose horizon passed that call, if any.
-        at = np.maximum(np.searchsorted(sweeps, last, "left"), np.searchsorted(horizons, last_stamp, "right"))
-        sweep_pos = np.append(sweeps, never)[at]
-        by_sweep = sweep_pos < next_first  # swept before its key's next call arrived
-        closed = by_sweep | (next_first < never)
-        emit = np.where(by_sweep, sweep_pos, next_first)
-        events = [(e, p, f, ("group", a, b)) for e, p, f, a, b in zip(
-            emit[closed].tolist(), by_sweep[closed].tolist(), first[closed].tolist(),
-            first_row[closed].tolist(), end_row[closed].tolist())]
-        events += [(position, 0, 0, ("rejection", r)) for position, r in rejections]
-        events.sort(key=lambda event: event[:3])
+        at = np.maximum(np.searchsorted(sweeps, group_last, "left"), np.searchsorted(horizons, group_stamp, "right"))
+        sweep_pos = np.append(sweeps, self.never)[at]
+        by_sweep = sweep_pos < group_next  # swept before its key's next call arrived
+        closed = by_sweep | (group_next < self.never)
+        emit = np.where(by_sweep, sweep_pos, group_next)
         rows = order.tolist()
-        still = np.sort(order[~np.repeat(closed, end_row - first_row)])
-        self.open_keys = [keys[r] for r in still.tolist()]
-        self.open_calls = [calls[r] for r in still.tolist()]
-        self.open_pos, self.open_stamp = read_pos[still], read_stamp[still]
-        return [self._event(payload, keys, calls, rows) for *_, payload in events]
-
-    def _event(self, payload: tuple, keys: list, calls: list[ToolInvocation], rows: list[int]) -> Trajectory | Rejection:
-        if payload[0] == "rejection":
-            return payload[1]
-        _, a, b = payload
-        return self.close(keys[rows[a]], [calls[r] for r in rows[a:b]])
+        old_calls = self.open_calls
+        groups: list[tuple[tuple[str, str | None], list[ToolInvocation]]] = [
+            (all_keys[k], old_calls[k]) for k in old[ended].tolist()]
+        for k, a, b, joined in zip(piece_code.tolist(), piece.tolist(), piece_end.tolist(), joins.tolist()):
+            made = [calls[r] for r in rows[a:b]]
+            if joined:
+                old_calls[k].extend(made)
+                made = old_calls[k]
+            groups.append((all_keys[k], made))
+        events = [(e, p, f, g) for e, p, f, g, c in zip(
+            emit.tolist(), by_sweep.tolist(), group_first.tolist(), range(len(groups)), closed.tolist()) if c]
+        events += [(position, 0, 0, r) for position, r in rejections]
+        events.sort(key=lambda event: event[:3])
+        still = np.flatnonzero(~closed)
+        still = still[np.argsort(group_first[still], kind="stable")]  # in the order they opened
+        self.open_keys = [groups[g][0] for g in still.tolist()]
+        self.open_calls = [groups[g][1] for g in still.tolist()]
+        self.open_first, self.open_last = group_first[still], group_last[still]
+        self.open_stamp, self.open_rank = group_stamp[still], group_rank[still]
+        return [self.close(*groups[g]) if type(g) is int else g for *_, g in events]
 
     def flush(self) -> list[Trajectory]:
         """The trajectories of the sessions still open after the last batch, in the order they opened."""
-        groups: dict[tuple[str, str | None], list[ToolInvocation]] = {}
-        for key, call in zip(self.open_keys, self.open_calls):  # one open group per key, in read order
-            groups.setdefault(key, []).append(call)
-        self.open_keys, self.open_calls = [], []
-        self.open_pos, self.open_stamp = np.empty(0, np.int64), np.empty(0)
-        return [self.close(key, group) for key, group in groups.items()]
+        events = [self.close(key, calls) for key, calls in zip(self.open_keys, self.open_calls)]
+        self._forget()
+        return events
+
+    def _forget(self) -> None:
+        """No session open: per open session, its key, calls, first and last call's position, last
+        call's stamp and the rank of its last call in its run (``max_trajectory_length`` counts)."""
+        self.open_keys: list[tuple[str, str | None]] = []
+        self.open_calls: list[list[ToolInvocation]] = []
+        self.open_first, self.open_last = np.empty(0, np.int64), np.empty(0, np.int64)
+        self.open_stamp, self.open_rank = np.empty(0), np.empty(0, np.int64)
