@@ -131,6 +131,8 @@ def test_a_sidecar_of_tool_definitions_reaches_the_examples_alike(tmp_path, plug
 
 _SECRET = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key id: redacted by both engines
 
+_LONG = "a value longer than the tests' max_value_chars"  # its trajectory is "too large"
+
 _BAD_LINES = [
     b"{not json\n",
     b'{"tool_name": 5, "agent_name": "A", "timestamp": 1}\n',
@@ -155,7 +157,7 @@ def logs(draw) -> bytes:
         record = {
             "tool_name": draw(st.sampled_from(["search", "fetch", "send_email"])),
             "agent_name": draw(st.sampled_from(["A", "B"])),
-            "parameters": {"query": draw(st.sampled_from(["cats", "dogs", f"key {_SECRET}"]))},
+            "parameters": {"query": draw(st.sampled_from(["cats", "dogs", f"key {_SECRET}", _LONG]))},
             "result": {"rows": draw(st.integers(0, 3))},
             "status": draw(st.sampled_from(["success", "success", "failure"])),
             "timestamp": clock if draw(st.booleans()) else f"2025-11-15T10:{int(clock) % 60:02d}:00+00:00",
@@ -199,17 +201,21 @@ def test_generated_logs_group_alike(tmp_path_factory, monkeypatch, log, chunk_by
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(log=logs(), chunk_bytes=st.integers(60, 2000), sweep_every=st.integers(2, 9))
-def test_generated_logs_give_the_same_bytes(tmp_path_factory, monkeypatch, log, chunk_bytes, sweep_every):
+@given(log=logs(), chunk_bytes=st.integers(60, 2000), sweep_every=st.integers(2, 9), drop_failed=st.booleans())
+def test_generated_logs_give_the_same_bytes(tmp_path_factory, monkeypatch, log, chunk_bytes, sweep_every,
+                                            drop_failed):
     monkeypatch.setattr(plugins_module, "_default", PluginManager(load_entry_points=False))
     monkeypatch.setattr(collector_module, "_SWEEP_EVERY", sweep_every)
     folder = tmp_path_factory.mktemp("gen")
     (folder / "log.jsonl").write_bytes(log)
     config = _config(folder / "log.jsonl", session_timeout_seconds=600, max_trajectory_length=3,
-                     quality_threshold=0.5)
+                     min_trajectory_length=2, quality_threshold=0.5, max_value_chars=len(_LONG) - 1,
+                     drop_failed_calls=drop_failed)
     row = _run(config, folder / "row", "row")
     _run(config, folder / "columnar", "columnar", chunk_bytes=chunk_bytes)
     event(f"status {row['status']}")  # both kinds: split and exported, or too few examples
+    for line in (folder / "row" / "rejects.jsonl").read_text().splitlines():
+        event(f"rejected: {json.loads(line)['reason']}")  # every reason, over the examples
     _assert_same_files(folder / "row", folder / "columnar")
     assert not [f for f in (folder / "columnar").rglob("*.json*") if _SECRET.encode() in f.read_bytes()]
 
