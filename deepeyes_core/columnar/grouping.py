@@ -14,7 +14,9 @@ per (agent, session id) key and are sorted by it, stably, so each key's calls ar
 order. A call starts a group when its key has no call before it, when
 a sweep between that call and this one closed the group (the last sweep before it is enough: the
 horizon only grows), or, without a session id, on a gap or a full group. A group ends at the first
-sweep that finds it stale, else where its key's next group starts, else it stays open (carried).
+sweep that finds it stale, else where its key's next group starts, else it stays open: carried to
+the next chunk as one summary (its calls, first and last position, last stamp, and the rank of its
+last call in its run, which the ``max_trajectory_length`` rule counts on from).
 Events come out sorted by when the row path emits them: (item, 0) for a rejection or a group
 closed by the next call, (sweep, 1, first call) for one a sweep closed.
 """
@@ -40,7 +42,8 @@ class SessionGrouper:
     ``counts`` and ``tool_calls`` are the collector's, filled as its ``iter_trajectories`` fills them;
     ``declare`` takes the tool definitions a source declares (the collector's catalogue's).
     Per batch, :meth:`batch` gives the events that batch closes; :meth:`flush`, after the last
-    batch, those of the sessions still open.
+    batch, those of the sessions still open. Batches must come in read order, one grouper per run:
+    a session may straddle batches.
     """
 
     def __init__(
