@@ -79,31 +79,34 @@ class SessionGrouper:
         start = self.seen
         self.seen += len(batch.items)
         rejections: list[tuple[int, Rejection]] = []
-        keep: list[int] = []
-        calls: list[ToolInvocation] = []
-        keys: list[tuple[str, str | None]] = []
         frame = batch.frame
         indices = frame["item"].to_list()
-        given = [batch.items[index] for index in indices]
-        for row, (index, item, first) in enumerate(zip(indices, given, self.ids.first_locations(given))):
-            if first is not None:
+        calls: list[ToolInvocation] = [batch.items[index] for index in indices]
+        firsts = self.ids.first_locations(calls)
+        if firsts.count(None) < len(firsts):  # some ids were read before
+            keep: list[int] = []
+            for row, (index, item, first) in enumerate(zip(indices, calls, firsts)):
+                if first is None:
+                    keep.append(row)
+                    continue
                 counts["duplicate_invocation_ids"] += 1
                 detail = f"invocation id {item.invocation_id!r} was first read at {first}"
                 locations = (item.location,) if item.location is not None else ()
                 rejections.append((start + index + 1, Rejection("duplicate invocation id", detail, locations, stage="collect")))
-                continue
-            keep.append(row)
-            calls.append(item)
-            keys.append((item.agent_name, item.session_id))
-        for index, item in enumerate(batch.items):
-            if type(item) is Rejection:
-                counts["records_read"] += item.records
-                rejections.append((start + index + 1, item))
-            elif type(item) is ToolSpec:  # a declared definition: a place in the stream, no record of a call
-                self.declare(item)
+            kept = frame[keep]
+            calls = [calls[row] for row in keep]
+        else:
+            kept = frame
+        keys = list(zip(kept["agent"].to_list(), kept["session"].to_list()))
+        if frame.height < len(batch.items):  # rejections or tool definitions among the items
+            for index, item in enumerate(batch.items):
+                if type(item) is Rejection:
+                    counts["records_read"] += item.records
+                    rejections.append((start + index + 1, item))
+                elif type(item) is ToolSpec:  # a declared definition: a place in the stream, no call
+                    self.declare(item)
         counts["records_read"] += frame.height
-        counts["invocations"] += len(keep)
-        kept = frame[keep] if len(keep) < frame.height else frame
+        counts["invocations"] += kept.height
         self._tally(kept)
         pos = kept["item"].to_numpy() + (start + 1)
         stamp = kept["stamp"].to_numpy()
