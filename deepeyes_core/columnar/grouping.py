@@ -32,8 +32,6 @@ from ..records import Rejection, ToolInvocation, ToolSpec, Trajectory
 from .batch import InvocationBatch, polars
 from .ids import SeenIdRuns
 
-_KEYS = ["agent", "has_session", "session"]
-
 
 class SessionGrouper:
     """Trajectories and rejections, in the row path's order, from batches of a source's items.
