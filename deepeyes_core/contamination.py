@@ -25,12 +25,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import orjson
 
-from .leakage import THRESHOLD, jaccard, signature, similar_pairs, task_features
+from .leakage import (
+    THRESHOLD,
+    CrossSplitPairs,
+    Signatures,
+    jaccard,
+    signature,
+    similar_pairs,
+    task_features,
+)
 from .records import TrainingExample
 
 #: Query rows per sparse product: a block's dense result is at most this many cells (4 MB).
@@ -112,8 +121,40 @@ def nearest_train(
     return found
 
 
+def measure_overlap(
+    splits: Mapping[str, Sequence[TrainingExample]], threshold: float = THRESHOLD, decontaminate: bool = False
+) -> tuple[list[Nearest], dict[str, int]]:
+    """:func:`nearest_train` of val then test (one list, in that order) and
+    :func:`~deepeyes_core.leakage.cross_split_near_duplicates` of ``splits`` (train, val, test), in
+    one pass: one tool sequence at a time, each example's signature made once for both. With
+    ``decontaminate``, leakage is counted without the val/test examples that are near-duplicates of
+    train (those the caller removes)."""
+    names = list(splits)
+    train, val = splits["train"], splits["val"]
+    held_out = [*val, *splits["test"]]
+    offset = {"val": 0, "test": len(val)}
+    found = [Nearest(None, None)] * len(held_out)
+    pairs = CrossSplitPairs(names, threshold)
+    by_tools: dict[tuple[str, ...], list[tuple[int, int]]] = defaultdict(list)  # (split, index in it)
+    for where, name in enumerate(names):
+        for index, example in enumerate(splits[name]):
+            by_tools[example.tool_sequence].append((where, index))
+    train_at = names.index("train")
+    for members in by_tools.values():
+        memo = Signatures()
+        trains = [index for where, index in members if where == train_at]
+        positions = [offset[names[where]] + index for where, index in members if names[where] in offset]
+        if trains and positions:
+            _nearest_in_group(train, held_out, trains, positions, threshold, found, memo.signature)
+        kept = [(where, splits[names[where]][index]) for where, index in members if not (
+            decontaminate and names[where] in offset and found[offset[names[where]] + index].at_least(threshold))]
+        if kept:
+            pairs.add(kept, memo.bucket, memo.features)
+    return found, pairs.totals()
+
+
 def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], threshold: float,
-                      found: list[Nearest]) -> None:
+                      found: list[Nearest], signature: Callable[[TrainingExample], Any] = signature) -> None:
     """:func:`nearest_train` within one tool sequence, writing into ``found``."""
     buckets: dict[tuple, dict[frozenset[str], tuple[list[int], list[int]]]] = defaultdict(dict)
     for side, (examples, indices) in enumerate(((train, trains), (held_out, positions))):

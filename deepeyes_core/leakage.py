@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -151,6 +151,32 @@ def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]
     return _bucket(example), _features(example)
 
 
+class Signatures:
+    """Examples' buckets and features (:func:`signature`), each made once, for the examples of one
+    tool sequence that two measures look at (keyed by identity: the examples must outlive it)."""
+
+    __slots__ = ("_buckets", "_features")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, tuple[Any, ...]] = {}
+        self._features: dict[int, frozenset[str]] = {}
+
+    def bucket(self, example: TrainingExample) -> tuple[Any, ...]:
+        made = self._buckets.get(id(example))
+        if made is None:
+            made = self._buckets[id(example)] = _bucket(example)
+        return made
+
+    def features(self, example: TrainingExample) -> frozenset[str]:
+        made = self._features.get(id(example))
+        if made is None:
+            made = self._features[id(example)] = _features(example)
+        return made
+
+    def signature(self, example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:
+        return self.bucket(example), self.features(example)
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
@@ -167,62 +193,77 @@ def cross_split_near_duplicates(
     Zero for a splitter that keeps every near-duplicate group together; see the module docstring
     for the definition and the algorithm.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be within (0, 1], got {threshold}")
-    names = list(splits)
-    index = {name: i for i, name in enumerate(names)}
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-    totals = {f"{a}-{b}": 0 for a, b in pairs}
-    # Only a bucket with examples in two splits or more can hold a pair that crosses, so buckets are
-    # made in two cheap steps (by tool sequence, then by argument paths), each dropping those that
-    # lie in one split; only the examples left get their features made.
+    count = CrossSplitPairs(list(splits), threshold)
+    # Pairs lie within one tool sequence: grouped by it first (cheap), then bucketed.
     by_tools: dict[tuple[str, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
-    for name, examples in splits.items():
-        where = index[name]
+    for where, examples in enumerate(splits.values()):
         for example in examples:
             by_tools[example.tool_sequence].append((where, example))
     for group in by_tools.values():
-        if _one_split_only(group):
-            continue
+        count.add(group)
+    return count.totals()
+
+
+class CrossSplitPairs:
+    """The count of :func:`cross_split_near_duplicates`, fed one tool sequence at a time, so that a
+    caller that makes the signatures of a group anyway (the contamination measure) passes them in."""
+
+    def __init__(self, names: Sequence[str], threshold: float = THRESHOLD):
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be within (0, 1], got {threshold}")
+        self.threshold = threshold
+        self.n_splits = len(names)
+        #: (i, j, "a-b") for each pair of splits, by their indices in ``names``.
+        self.pairs = [(i, j, f"{a}-{b}") for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+        self.counts = [0] * len(self.pairs)
+
+    def add(
+        self,
+        members: list[tuple[int, TrainingExample]],
+        bucket: Callable[[TrainingExample], tuple[Any, ...]] = _bucket,
+        features: Callable[[TrainingExample], frozenset[str]] = _features,
+    ) -> None:
+        """Count the crossing pairs among ``members``, ``(split index, example)`` pairs of one tool
+        sequence. Only a bucket with examples in two splits or more can hold a pair that crosses, so
+        buckets are made in two cheap steps (this group, then by argument paths), each dropping
+        those that lie in one split; only the examples left get their ``features`` made."""
+        if _one_split_only(members):
+            return
         buckets: dict[tuple[Any, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
-        for member in group:
-            buckets[_bucket(member[1])].append(member)
-        for members in buckets.values():
-            if not _one_split_only(members):
-                _count_bucket(members, threshold, totals, pairs, index, len(names))
-    totals["total"] = sum(totals.values())
-    return totals
+        for member in members:
+            buckets[bucket(member[1])].append(member)
+        for bucketed in buckets.values():
+            if not _one_split_only(bucketed):
+                self._count_bucket(bucketed, features)
+
+    def totals(self) -> dict[str, int]:
+        totals = {name: n for (_, _, name), n in zip(self.pairs, self.counts)}
+        totals["total"] = sum(self.counts)
+        return totals
+
+    def _count_bucket(self, members, features) -> None:
+        sets: dict[frozenset[str], list[int]] = {}
+        for where, example in members:
+            made = features(example)
+            counts = sets.get(made)
+            if counts is None:
+                counts = sets[made] = [0] * self.n_splits
+            counts[where] += 1
+        for counts in sets.values():  # identical features: J = 1
+            self._add(counts, counts, same=True)
+        if len(sets) > 1:
+            keys = list(sets)
+            for x, y in similar_pairs(keys, self.threshold, [sets[key] for key in keys]):
+                self._add(sets[x], sets[y], same=False)
+
+    def _add(self, cx: list[int], cy: list[int], same: bool) -> None:
+        for k, (i, j, _) in enumerate(self.pairs):
+            self.counts[k] += cx[i] * cx[j] if same else cx[i] * cy[j] + cx[j] * cy[i]
 
 
 def _one_split_only(members: list[tuple[int, TrainingExample]]) -> bool:
     home = members[0][0]
     return all(where == home for where, _ in members)
-
-
-def _count_bucket(members, threshold, totals, pairs, index, n_splits: int) -> None:
-    """Add the crossing pairs of one bucket (``(split index, example)`` pairs) to ``totals``."""
-    sets: dict[frozenset[str], list[int]] = {}
-    for where, example in members:
-        features = _features(example)
-        counts = sets.get(features)
-        if counts is None:
-            counts = sets[features] = [0] * n_splits
-        counts[where] += 1
-    for counts in sets.values():  # identical features: J = 1
-        _add(totals, pairs, index, counts, counts, same=True)
-    if len(sets) > 1:
-        keys = list(sets)
-        for x, y in similar_pairs(keys, threshold, [sets[key] for key in keys]):
-            _add(totals, pairs, index, sets[x], sets[y], same=False)
-
-
-def _add(totals, pairs, index, cx: list[int], cy: list[int], same: bool) -> None:
-    for a, b in pairs:
-        i, j = index[a], index[b]
-        if same:
-            totals[f"{a}-{b}"] += cx[i] * cx[j]
-        else:
-            totals[f"{a}-{b}"] += cx[i] * cy[j] + cx[j] * cy[i]
 
 
 def _one_split(counts: list[int]) -> int | None:

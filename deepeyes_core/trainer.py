@@ -23,7 +23,7 @@ from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
 from .columnar.choice import EngineChoice, choose_engine
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
-from .contamination import Nearest, nearest_train
+from .contamination import Nearest, measure_overlap
 from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
 from .errors import DatasetError
@@ -31,7 +31,6 @@ from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageS
 from .io import RejectsLog, atomic_json, atomic_jsonl
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
-from .leakage import cross_split_near_duplicates
 from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
 from .plugins import PluginManager
 from .records import Rejection, converter
@@ -364,18 +363,18 @@ class ColdStartTrainer:
         await self.dataset.split_data()
         self.dataset.balance_dataset()
         self._measure_contamination()
-        self.record.leakage = cross_split_near_duplicates(self.dataset.splits)
 
     def _measure_contamination(self) -> None:
         """Each val/test example's nearest train example at or above the near-duplicate threshold,
         written to ``contamination.jsonl``; with
-        ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted)."""
+        ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted). The
+        leakage count is made in the same pass (:func:`~deepeyes_core.contamination.measure_overlap`)."""
         settings, splits = self.pipeline.evaluation, self.dataset.splits
         threshold = settings.near_duplicate_threshold
         train = splits["train"]
         counts: dict[str, Any] = {"threshold": threshold, "decontaminate": settings.decontaminate}
         rows = []
-        held_out = nearest_train(train, [*splits["val"], *splits["test"]], threshold)  # train's features once
+        held_out, self.record.leakage = measure_overlap(splits, threshold, settings.decontaminate)
         for split, nearest in (("val", held_out[:len(splits["val"])]), ("test", held_out[len(splits["val"]):])):
             near = [n.at_least(threshold) for n in nearest]
             counts[split] = {"clean": near.count(False), "near_duplicate": near.count(True)}
