@@ -56,6 +56,10 @@ def normalise_arguments(value: Any) -> Any:
                 item = normalise_arguments(item)
             out[str(key)] = item
         return out
+    if kind is list or kind is tuple:
+        return [normalise_arguments(item) for item in value]
+    if kind is bool or kind is int or value is None:
+        return value
     if isinstance(value, str):
         return " ".join(value.casefold().split())
     if value is None or isinstance(value, bool):
@@ -92,12 +96,30 @@ def _outcomes(example: TrainingExample) -> list[Any]:
     ]
 
 
+def _normalised_outcomes(example: TrainingExample) -> list[Any]:
+    """``normalise_arguments(_outcomes(example))``, without a call per item for the usual types."""
+    out: list[Any] = []
+    for step in example.steps:
+        for call in step.calls:
+            result = call.result
+            if result is None:
+                out.append(None)
+                continue
+            content, failed, error = result.content, result.is_error, result.error
+            out.append([
+                " ".join(content.casefold().split()) if type(content) is str else normalise_arguments(content),
+                failed if type(failed) is bool else normalise_arguments(failed),
+                None if error is None else normalise_arguments(error),
+            ])
+    return out
+
+
 def _dedup_value(example: TrainingExample) -> list[Any]:
     request = example.user_request
     return [
         list(example.tool_sequence),
         [normalise_arguments(p) for p in example.tool_parameters],
-        normalise_arguments(_outcomes(example)),
+        _normalised_outcomes(example),
         None if request is None else normalise_arguments(request),
     ]
 
