@@ -145,15 +145,19 @@ def exact_key(example: TrainingExample) -> str:
 
 
 class Deduplication(tuple):
-    """``(kept, rejections)`` — unpacks as a pair — with ``stats``: ``{"exact": n, "near_exact": m}``."""
+    """``(kept, rejections)`` — unpacks as a pair — with ``stats``: ``{"exact": n, "near_exact": m}``
+    and ``calls_keys``: each kept example's :func:`calls_key`, in order (made from the normalised
+    arguments dedup has made anyway; the split groups by them)."""
 
     kept: list[TrainingExample]
     rejections: list[Rejection]
     stats: dict[str, int]
+    calls_keys: list[str]
 
-    def __new__(cls, kept: list[TrainingExample], rejections: list[Rejection], stats: dict[str, int]):
+    def __new__(cls, kept: list[TrainingExample], rejections: list[Rejection], stats: dict[str, int],
+                calls_keys: list[str]):
         self = super().__new__(cls, (kept, rejections))
-        self.kept, self.rejections, self.stats = kept, rejections, stats
+        self.kept, self.rejections, self.stats, self.calls_keys = kept, rejections, stats, calls_keys
         return self
 
 
@@ -170,12 +174,15 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
     kept: list[TrainingExample] = []
     rejections: list[Rejection] = []
     stats = {"exact": 0, "near_exact": 0}
+    calls_keys: list[str] = []
     for example in examples:
-        key = hashlib.blake2b(_canonical(_dedup_value(example)), digest_size=16).digest()
+        value = _dedup_value(example)
+        key = hashlib.blake2b(_canonical(value), digest_size=16).digest()
         original = first.get(key)
         if original is None:
             first[key] = example
             kept.append(example)
+            calls_keys.append(_digest(value[:2]))  # calls_key(example)
             continue
         if _canonical(_exact_value(example)) == _canonical(_exact_value(original)):
             stats["exact"] += 1
@@ -186,4 +193,4 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
         rejections.append(
             Rejection("duplicate", detail, example.locations, example.sequence_length, stage="dedup")
         )
-    return Deduplication(kept, rejections, stats)
+    return Deduplication(kept, rejections, stats, calls_keys)

@@ -271,6 +271,7 @@ class ColdStartTrainer:
             record.phase1 = self.collector.tool_success_rates()
         dedup = await self._stage("dedup", self._deduplicate(examples), lambda d: dict(d.stats))
         examples, record.dedup = dedup.kept, dedup.stats
+        known_keys = dict(zip(map(id, dedup.kept), dedup.calls_keys))  # dedup.kept keeps the ids alive
         examples = await self._stage("check", self._check_formats(examples), lambda kept: {"examples": len(kept)})
         if self.pipeline.router is not None:
             examples = await self._stage("route", self._route(examples), lambda _: dict(record.routing or {}))
@@ -283,7 +284,9 @@ class ColdStartTrainer:
             splitter=self.pipeline.splitter,
             output_dir=self.write_dir,
             prompt_layout=self.settings.prompt_layout,
+            calls_keys=[known_keys.get(id(example)) for example in examples],
         )
+        del known_keys, dedup  # its lists (kept, rejections, keys) are not needed any more
         min_examples = self.pipeline.trainer.min_examples
         if len(examples) < min_examples:
             record.status = RunStatus.INSUFFICIENT_DATA
