@@ -80,7 +80,7 @@ def _invocation(location: Location, line: _LogLine) -> ToolInvocation | None:
     invocation_id = line.invocation_id
     if invocation_id is msgspec.UNSET:
         invocation_id = f"{location.file}:{location.line}"
-    return ToolInvocation(  # names interned: an example holds each of its tools' twice (sequence, steps)
+    return ToolInvocation(  # names interned: a few names repeat in every call, and examples hold them to the end
         intern(line.tool_name), intern(line.agent_name), line.parameters, line.result, status, line.latency_ms, moment,
         line.error, line.session_id, invocation_id, location, line.step_id,
     )

@@ -1,5 +1,5 @@
-"""What an example costs held in memory: the reader interns tool and agent names (every example
-holds its tools' names twice), and the per-call records carry no ``__weakref__`` slot."""
+"""What an example costs held in memory: the reader interns tool and agent names (a few names
+repeat in every call), and the per-call records carry no ``__weakref__`` slot."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections import Counter
 import attrs
 import pytest
 
-from deepeyes_core import leakage
+from deepeyes_core import contamination, leakage
 from deepeyes_core.contamination import measure_overlap, nearest_train
 from deepeyes_core.leakage import cross_split_near_duplicates
 from tests.test_contamination import CITIES, trip
@@ -46,12 +46,32 @@ def test_decontaminated_leakage_leaves_out_the_near_duplicates_of_train():
 
 def test_features_are_made_once_per_example(monkeypatch):
     made: Counter[int] = Counter()
-    features = leakage._features
+    features = leakage.example_features
 
     def counted(example):
         made[id(example)] += 1
         return features(example)
 
-    monkeypatch.setattr(leakage, "_features", counted)
+    monkeypatch.setattr(contamination, "example_features", counted)
     measure_overlap(_splits(4))
     assert made and max(made.values()) == 1
+
+
+def test_each_bucket_is_joined_once(monkeypatch):
+    splits = _splits(5)
+    expected = {}  # bucket -> (splits it is in, its distinct feature sets)
+    for name, examples in splits.items():
+        for example in examples:
+            where, sets = expected.setdefault(leakage.example_bucket(example), (set(), set()))
+            where.add(name)
+            sets.add(leakage.example_features(example))
+    calls = []
+    join = contamination.similar_pairs
+
+    def counted(sets, threshold, counts):
+        calls.append(len(sets))
+        return join(sets, threshold, counts)
+
+    monkeypatch.setattr(contamination, "similar_pairs", counted)
+    measure_overlap(splits)
+    assert sorted(calls) == sorted(len(sets) for where, sets in expected.values() if len(where) > 1 and len(sets) > 1)
