@@ -211,7 +211,7 @@ class SFTDataset:
             )
         groups: dict[str, list[TrainingExample]] = {}
         self._calls_keys = {}  # id(example) -> its calls key, computed once for the balance step too
-        given = self._given_keys
+        given, self._given_keys = self._given_keys, None  # used once: not held to the run's end
         known = given[1] if given is not None and given[0] is self.training_examples else ()
         for example, key in itertools.zip_longest(self.training_examples, known):
             key = self._calls_keys[id(example)] = key or calls_key(example)
@@ -237,9 +237,9 @@ class SFTDataset:
         self._require_split()
         balance = getattr(self.splitter, "balance", None)
         moves = 0
+        known, self._calls_keys = self._calls_keys, {}  # used once: not held to the run's end
         if balance is not None:
             self.splits, moves = balance(self.splits)
-            known = self._calls_keys
             self.splits, moved = keep_calls_together(self.splits, lambda e: known.get(id(e)) or calls_key(e))
             self.moved_together += moved
         tools = {name: {t for seq in {e.tool_sequence for e in examples} for t in seq} for name, examples in self.splits.items()}

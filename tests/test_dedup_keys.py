@@ -60,7 +60,12 @@ def test_dedup_gives_each_kept_example_its_calls_key_and_the_split_uses_them():
         dataset = SFTDataset(dedup.kept, output_dir="unused", **given)
         asyncio.run(dataset.split_data())
         dataset.balance_dataset()
-        return {name: [e.task_id for e in examples] for name, examples in dataset.splits.items()}
+        assert dataset._given_keys is None and not dataset._calls_keys  # not held once used
+        once = {name: [e.task_id for e in examples] for name, examples in dataset.splits.items()}
+        asyncio.run(dataset.split_data())  # again: the keys are made afresh, the split is the same
+        dataset.balance_dataset()
+        assert {name: [e.task_id for e in examples] for name, examples in dataset.splits.items()} == once
+        return once
 
     assert split(calls_keys=dedup.calls_keys) == split() == split(calls_keys=[None] * 50)
     with pytest.raises(DatasetError, match="49 calls keys for 50 examples"):
