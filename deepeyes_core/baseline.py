@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import attrs
@@ -79,8 +80,8 @@ def _invocation(location: Location, line: _LogLine) -> ToolInvocation | None:
     invocation_id = line.invocation_id
     if invocation_id is msgspec.UNSET:
         invocation_id = f"{location.file}:{location.line}"
-    return ToolInvocation(
-        line.tool_name, line.agent_name, line.parameters, line.result, status, line.latency_ms, moment,
+    return ToolInvocation(  # names interned: a few names repeat in every call, and examples hold them to the end
+        intern(line.tool_name), intern(line.agent_name), line.parameters, line.result, status, line.latency_ms, moment,
         line.error, line.session_id, invocation_id, location, line.step_id,
     )
 

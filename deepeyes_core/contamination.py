@@ -25,12 +25,22 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import orjson
 
-from .leakage import THRESHOLD, jaccard, signature, similar_pairs, task_features
+from .leakage import (
+    THRESHOLD,
+    CrossSplitPairs,
+    example_bucket,
+    example_features,
+    jaccard,
+    signature,
+    similar_pairs,
+    task_features,
+)
 from .records import TrainingExample
 
 #: Query rows per sparse product: a block's dense result is at most this many cells (4 MB).
@@ -112,6 +122,60 @@ def nearest_train(
     return found
 
 
+def measure_overlap(
+    splits: Mapping[str, Sequence[TrainingExample]], threshold: float = THRESHOLD, decontaminate: bool = False
+) -> tuple[list[Nearest], dict[str, int]]:
+    """:func:`nearest_train` of val then test (one list, in that order) and
+    :func:`~deepeyes_core.leakage.cross_split_near_duplicates` of ``splits`` (train, val, test), in
+    one pass: one tool sequence at a time, each example's features and each bucket's similar pairs
+    made once for both. With ``decontaminate``, leakage is counted without the val/test examples
+    that are near-duplicates of train (those the caller removes)."""
+    names = list(splits)
+    val = splits["val"]
+    held_out = [*val, *splits["test"]]
+    train_at, val_at, test_at = names.index("train"), names.index("val"), names.index("test")
+    offset = {val_at: 0, test_at: len(val)}
+    found = [Nearest(None, None)] * len(held_out)
+    leakage = CrossSplitPairs(names, threshold)
+    by_tools: dict[tuple[str, ...], list[tuple[int, TrainingExample, int]]] = defaultdict(list)
+    for where, name in enumerate(names):
+        for index, example in enumerate(splits[name]):
+            by_tools[example.tool_sequence].append((where, example, index))
+    for group in by_tools.values():
+        buckets: dict[tuple[Any, ...], list[tuple[int, TrainingExample, int]]] = defaultdict(list)
+        for member in group:
+            buckets[example_bucket(member[1])].append(member)
+        for members in buckets.values():
+            home = members[0][0]
+            if all(where == home for where, _, _ in members):
+                continue  # no pair crosses splits, none joins train and held-out
+            # distinct feature set -> (its train indices, its held-out positions, examples per split)
+            sets: dict[frozenset[str], tuple[list[int], list[int], list[int]]] = {}
+            for where, example, index in members:
+                made = example_features(example)
+                entry = sets.get(made)
+                if entry is None:
+                    entry = sets[made] = ([], [], [0] * len(names))
+                entry[2][where] += 1
+                if where == train_at:
+                    entry[0].append(index)
+                elif where in offset:
+                    entry[1].append(offset[where] + index)
+            keys, entries = list(sets), list(sets.values())
+            similar: list[tuple[int, int]] = []
+            if len(keys) > 1:
+                at = {key: k for k, key in enumerate(keys)}
+                similar = [(at[x], at[y]) for x, y in similar_pairs(keys, threshold, [e[2] for e in entries])]
+            _offer_nearest(keys, [(e[0], e[1]) for e in entries], similar, found)
+            if decontaminate:
+                for _, positions, counts in entries:
+                    for position in positions:
+                        if found[position].at_least(threshold):
+                            counts[val_at if position < len(val) else test_at] -= 1
+            leakage.count([e[2] for e in entries], similar)
+    return found, leakage.totals()
+
+
 def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], threshold: float,
                       found: list[Nearest]) -> None:
     """:func:`nearest_train` within one tool sequence, writing into ``found``."""
@@ -120,6 +184,21 @@ def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], 
         for index in indices:
             bucket, features = signature(examples[index])
             buckets[bucket].setdefault(features, ([], []))[side].append(index)
+    for sets in buckets.values():
+        keys, sides = list(sets), list(sets.values())
+        similar: list[tuple[int, int]] = []
+        if len(keys) > 1:
+            at = {key: k for k, key in enumerate(keys)}
+            counts = [[len(t), len(h)] for t, h in sides]
+            similar = [(at[x], at[y]) for x, y in similar_pairs(keys, threshold, counts)]
+        _offer_nearest(keys, sides, similar, found)
+
+
+def _offer_nearest(keys: list[frozenset[str]], sides: list[tuple[list[int], list[int]]],
+                   similar: list[tuple[int, int]], found: list[Nearest]) -> None:
+    """Within one bucket: ``keys``, its distinct feature sets; ``sides``, each set's train indices
+    and held-out positions; ``similar``, the pairs of sets at the threshold. Each held-out position
+    in ``found`` gets the most similar train example (the earliest of equals)."""
 
     def offer(train_indices: list[int], held_out_indices: list[int], similarity: float) -> None:
         first = min(train_indices)
@@ -129,18 +208,14 @@ def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], 
                     similarity == best.similarity and first < best.train_index):
                 found[position] = Nearest(first, similarity)
 
-    for sets in buckets.values():
-        for same_train, same_held_out in sets.values():  # identical features: similarity 1
-            if same_train and same_held_out:
-                offer(same_train, same_held_out, 1.0)
-        if len(sets) > 1:
-            keys = list(sets)
-            counts = [[len(sets[k][0]), len(sets[k][1])] for k in keys]
-            for x, y in similar_pairs(keys, threshold, counts):
-                similarity = jaccard(x, y)
-                for a, b in ((x, y), (y, x)):
-                    if sets[a][0] and sets[b][1]:
-                        offer(sets[a][0], sets[b][1], similarity)
+    for trains, held in sides:  # identical features: similarity 1
+        if trains and held:
+            offer(trains, held, 1.0)
+    for k, other in similar:
+        similarity = jaccard(keys[k], keys[other])
+        for a, b in ((k, other), (other, k)):
+            if sides[a][0] and sides[b][1]:
+                offer(sides[a][0], sides[b][1], similarity)
 
 
 def retrieve_by_task(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[Nearest]:

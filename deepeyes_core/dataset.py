@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -156,7 +157,9 @@ class SFTDataset:
     difficulty, tools balanced, deterministic for ``random_seed``). Exports go to ``output_dir``.
     ``split_data``, ``export_all_splits`` and ``get_dataset_stats`` are coroutines because the
     guide awaits them; ``balance_dataset`` and ``export_jsonl``, which the guide never awaits and
-    which wait on nothing, are plain methods.
+    which wait on nothing, are plain methods. ``calls_keys``, where given, is each example's
+    :func:`~deepeyes_core.dedup.calls_key` in order (None where not known), as
+    :func:`~deepeyes_core.dedup.deduplicate` returns them: the split then need not make them again.
     """
 
     def __init__(
@@ -170,6 +173,7 @@ class SFTDataset:
         splitter: Splitter | None = None,
         output_dir: Path | str = DEFAULT_OUTPUT_DIR,
         prompt_layout: str = DATASET.prompt_layout,
+        calls_keys: Sequence[str | None] | None = None,
     ):
         try:
             DatasetSettings(train_ratio, val_ratio, test_ratio, random_seed, prompt_layout)
@@ -185,6 +189,10 @@ class SFTDataset:
         #: Examples moved so that every example making the same calls is in one split.
         self.moved_together = 0
         self._calls_keys: dict[int, str] = {}
+        #: Calls keys known already (dedup makes them), one per example in order, None: not known.
+        self._given_keys = (self.training_examples, calls_keys) if calls_keys is not None else None
+        if calls_keys is not None and len(calls_keys) != len(self.training_examples):
+            raise DatasetError(f"{len(calls_keys)} calls keys for {len(self.training_examples)} examples")
 
     def _needed(self) -> int:
         """The fewest examples that give every split with a non-zero ratio at least one."""
@@ -203,8 +211,10 @@ class SFTDataset:
             )
         groups: dict[str, list[TrainingExample]] = {}
         self._calls_keys = {}  # id(example) -> its calls key, computed once for the balance step too
-        for example in self.training_examples:
-            key = self._calls_keys[id(example)] = calls_key(example)
+        given, self._given_keys = self._given_keys, None  # used once: not held to the run's end
+        known = given[1] if given is not None and given[0] is self.training_examples else ()
+        for example, key in itertools.zip_longest(self.training_examples, known):
+            key = self._calls_keys[id(example)] = key or calls_key(example)
             groups.setdefault(key, []).append(example)
         firsts = [group[0] for group in groups.values()]
         splits = self.splitter.split(firsts, self.ratios)
@@ -227,9 +237,9 @@ class SFTDataset:
         self._require_split()
         balance = getattr(self.splitter, "balance", None)
         moves = 0
+        known, self._calls_keys = self._calls_keys, {}  # used once: not held to the run's end
         if balance is not None:
             self.splits, moves = balance(self.splits)
-            known = self._calls_keys
             self.splits, moved = keep_calls_together(self.splits, lambda e: known.get(id(e)) or calls_key(e))
             self.moved_together += moved
         tools = {name: {t for seq in {e.tool_sequence for e in examples} for t in seq} for name, examples in self.splits.items()}

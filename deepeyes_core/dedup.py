@@ -56,6 +56,10 @@ def normalise_arguments(value: Any) -> Any:
                 item = normalise_arguments(item)
             out[str(key)] = item
         return out
+    if kind is list or kind is tuple:
+        return [normalise_arguments(item) for item in value]
+    if kind is bool or kind is int or value is None:
+        return value
     if isinstance(value, str):
         return " ".join(value.casefold().split())
     if value is None or isinstance(value, bool):
@@ -92,12 +96,30 @@ def _outcomes(example: TrainingExample) -> list[Any]:
     ]
 
 
+def _normalised_outcomes(example: TrainingExample) -> list[Any]:
+    """``normalise_arguments(_outcomes(example))``, without a call per item for the usual types."""
+    out: list[Any] = []
+    for step in example.steps:
+        for call in step.calls:
+            result = call.result
+            if result is None:
+                out.append(None)
+                continue
+            content, failed, error = result.content, result.is_error, result.error
+            out.append([
+                " ".join(content.casefold().split()) if type(content) is str else normalise_arguments(content),
+                failed if type(failed) is bool else normalise_arguments(failed),
+                None if error is None else normalise_arguments(error),
+            ])
+    return out
+
+
 def _dedup_value(example: TrainingExample) -> list[Any]:
     request = example.user_request
     return [
         list(example.tool_sequence),
         [normalise_arguments(p) for p in example.tool_parameters],
-        normalise_arguments(_outcomes(example)),
+        _normalised_outcomes(example),
         None if request is None else normalise_arguments(request),
     ]
 
@@ -123,15 +145,19 @@ def exact_key(example: TrainingExample) -> str:
 
 
 class Deduplication(tuple):
-    """``(kept, rejections)`` — unpacks as a pair — with ``stats``: ``{"exact": n, "near_exact": m}``."""
+    """``(kept, rejections)`` — unpacks as a pair — with ``stats``: ``{"exact": n, "near_exact": m}``
+    and ``calls_keys``: each kept example's :func:`calls_key`, in order (made from the normalised
+    arguments dedup has made anyway; the split groups by them)."""
 
     kept: list[TrainingExample]
     rejections: list[Rejection]
     stats: dict[str, int]
+    calls_keys: list[str]
 
-    def __new__(cls, kept: list[TrainingExample], rejections: list[Rejection], stats: dict[str, int]):
+    def __new__(cls, kept: list[TrainingExample], rejections: list[Rejection], stats: dict[str, int],
+                calls_keys: list[str]):
         self = super().__new__(cls, (kept, rejections))
-        self.kept, self.rejections, self.stats = kept, rejections, stats
+        self.kept, self.rejections, self.stats, self.calls_keys = kept, rejections, stats, calls_keys
         return self
 
 
@@ -148,12 +174,15 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
     kept: list[TrainingExample] = []
     rejections: list[Rejection] = []
     stats = {"exact": 0, "near_exact": 0}
+    calls_keys: list[str] = []
     for example in examples:
-        key = hashlib.blake2b(_canonical(_dedup_value(example)), digest_size=16).digest()
+        value = _dedup_value(example)
+        key = hashlib.blake2b(_canonical(value), digest_size=16).digest()
         original = first.get(key)
         if original is None:
             first[key] = example
             kept.append(example)
+            calls_keys.append(_digest(value[:2]))  # calls_key(example)
             continue
         if _canonical(_exact_value(example)) == _canonical(_exact_value(original)):
             stats["exact"] += 1
@@ -164,4 +193,4 @@ def deduplicate(examples: Iterable[TrainingExample]) -> Deduplication:
         rejections.append(
             Rejection("duplicate", detail, example.locations, example.sequence_length, stage="dedup")
         )
-    return Deduplication(kept, rejections, stats)
+    return Deduplication(kept, rejections, stats, calls_keys)

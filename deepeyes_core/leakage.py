@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -88,7 +88,7 @@ def _flat(params: Any) -> bool:
     return type(params) is dict and _STR.issuperset(map(type, params)) and _SCALARS.issuperset(map(type, params.values()))
 
 
-def _bucket(example: TrainingExample) -> tuple[Any, ...]:
+def example_bucket(example: TrainingExample) -> tuple[Any, ...]:
     """Condition 1 of the definition: the tool sequence and each call's argument paths."""
     shape = []
     for params in example.tool_parameters:
@@ -99,7 +99,7 @@ def _bucket(example: TrainingExample) -> tuple[Any, ...]:
     return example.tool_sequence, tuple(shape)
 
 
-def _features(example: TrainingExample) -> frozenset[str]:
+def example_features(example: TrainingExample) -> frozenset[str]:
     """The feature set of the definition (module docstring)."""
     features: list[str] = []
     for i, params in enumerate(example.tool_parameters):
@@ -107,13 +107,14 @@ def _features(example: TrainingExample) -> frozenset[str]:
             leaves = []
             for key, value in params.items():
                 kind = type(value)
-                if kind is str:
-                    value = " ".join(value.casefold().split())
-                    words = _words(value)
+                if kind is str:  # the words of the casefolded value are those of its normal form
+                    folded = value.casefold()
+                    words = _words(folded)
                     if words:
-                        features += [f"{i}|{key}|{word}" for word in words]
+                        prefix = f"{i}|{key}|"
+                        features += [prefix + word for word in words]
                     else:
-                        features.append(f"{i}|{key}|{value}")
+                        features.append(f"{i}|{key}|{' '.join(folded.split())}")
                 elif kind is int and _INT64_MIN <= value <= _UINT64_MAX:
                     features.append(f"{i}|{key}={value}")
                 else:
@@ -148,7 +149,7 @@ def task_features(example: TrainingExample) -> frozenset[str]:
 
 def signature(example: TrainingExample) -> tuple[tuple[Any, ...], frozenset[str]]:
     """(bucket, features) of an example, as the module docstring defines them."""
-    return _bucket(example), _features(example)
+    return example_bucket(example), example_features(example)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -167,62 +168,78 @@ def cross_split_near_duplicates(
     Zero for a splitter that keeps every near-duplicate group together; see the module docstring
     for the definition and the algorithm.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be within (0, 1], got {threshold}")
-    names = list(splits)
-    index = {name: i for i, name in enumerate(names)}
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-    totals = {f"{a}-{b}": 0 for a, b in pairs}
-    # Only a bucket with examples in two splits or more can hold a pair that crosses, so buckets are
-    # made in two cheap steps (by tool sequence, then by argument paths), each dropping those that
-    # lie in one split; only the examples left get their features made.
+    count = CrossSplitPairs(list(splits), threshold)
+    # Pairs lie within one tool sequence: grouped by it first (cheap), then bucketed.
     by_tools: dict[tuple[str, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
-    for name, examples in splits.items():
-        where = index[name]
+    for where, examples in enumerate(splits.values()):
         for example in examples:
             by_tools[example.tool_sequence].append((where, example))
     for group in by_tools.values():
-        if _one_split_only(group):
-            continue
+        count.add(group)
+    return count.totals()
+
+
+class CrossSplitPairs:
+    """The count of :func:`cross_split_near_duplicates`, fed one tool sequence at a time (or, by
+    :meth:`count`, one bucket's distinct feature sets and their similar pairs, found by a caller
+    that needs those pairs too: the contamination measure)."""
+
+    def __init__(self, names: Sequence[str], threshold: float = THRESHOLD):
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be within (0, 1], got {threshold}")
+        self.threshold = threshold
+        self.n_splits = len(names)
+        #: (i, j, "a-b") for each pair of splits, by their indices in ``names``.
+        self.pairs = [(i, j, f"{a}-{b}") for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+        self.counts = [0] * len(self.pairs)
+
+    def add(self, members: list[tuple[int, TrainingExample]]) -> None:
+        """Count the crossing pairs among ``members``, ``(split index, example)`` pairs of one tool
+        sequence. Only a bucket with examples in two splits or more can hold a pair that crosses, so
+        buckets are made in two cheap steps (this group, then by argument paths), each dropping
+        those that lie in one split; only the examples left get their features made."""
+        if _one_split_only(members):
+            return
         buckets: dict[tuple[Any, ...], list[tuple[int, TrainingExample]]] = defaultdict(list)
-        for member in group:
-            buckets[_bucket(member[1])].append(member)
-        for members in buckets.values():
-            if not _one_split_only(members):
-                _count_bucket(members, threshold, totals, pairs, index, len(names))
-    totals["total"] = sum(totals.values())
-    return totals
+        for member in members:
+            buckets[example_bucket(member[1])].append(member)
+        for bucketed in buckets.values():
+            if _one_split_only(bucketed):
+                continue
+            sets: dict[frozenset[str], list[int]] = {}
+            for where, example in bucketed:
+                made = example_features(example)
+                counts = sets.get(made)
+                if counts is None:
+                    counts = sets[made] = [0] * self.n_splits
+                counts[where] += 1
+            keys, counts = list(sets), list(sets.values())
+            at = {key: k for k, key in enumerate(keys)}
+            similar = similar_pairs(keys, self.threshold, counts) if len(keys) > 1 else ()
+            self.count(counts, [(at[x], at[y]) for x, y in similar])
+
+    def count(self, counts: Sequence[list[int]], similar: Iterable[tuple[int, int]] = ()) -> None:
+        """Add the crossing pairs of one bucket: ``counts[k]``, how many examples of each split have
+        the bucket's k-th distinct feature set (identical sets: J = 1); ``similar``, the ``(k, l)``
+        of the pairs of distinct sets at the threshold (:func:`similar_pairs`)."""
+        for made in counts:
+            self._add(made, made, same=True)
+        for k, other in similar:
+            self._add(counts[k], counts[other], same=False)
+
+    def totals(self) -> dict[str, int]:
+        totals = {name: n for (_, _, name), n in zip(self.pairs, self.counts)}
+        totals["total"] = sum(self.counts)
+        return totals
+
+    def _add(self, cx: list[int], cy: list[int], same: bool) -> None:
+        for k, (i, j, _) in enumerate(self.pairs):
+            self.counts[k] += cx[i] * cx[j] if same else cx[i] * cy[j] + cx[j] * cy[i]
 
 
 def _one_split_only(members: list[tuple[int, TrainingExample]]) -> bool:
     home = members[0][0]
     return all(where == home for where, _ in members)
-
-
-def _count_bucket(members, threshold, totals, pairs, index, n_splits: int) -> None:
-    """Add the crossing pairs of one bucket (``(split index, example)`` pairs) to ``totals``."""
-    sets: dict[frozenset[str], list[int]] = {}
-    for where, example in members:
-        features = _features(example)
-        counts = sets.get(features)
-        if counts is None:
-            counts = sets[features] = [0] * n_splits
-        counts[where] += 1
-    for counts in sets.values():  # identical features: J = 1
-        _add(totals, pairs, index, counts, counts, same=True)
-    if len(sets) > 1:
-        keys = list(sets)
-        for x, y in similar_pairs(keys, threshold, [sets[key] for key in keys]):
-            _add(totals, pairs, index, sets[x], sets[y], same=False)
-
-
-def _add(totals, pairs, index, cx: list[int], cy: list[int], same: bool) -> None:
-    for a, b in pairs:
-        i, j = index[a], index[b]
-        if same:
-            totals[f"{a}-{b}"] += cx[i] * cx[j]
-        else:
-            totals[f"{a}-{b}"] += cx[i] * cy[j] + cx[j] * cy[i]
 
 
 def _one_split(counts: list[int]) -> int | None:

@@ -1,6 +1,8 @@
 """The records that flow through a run, and the one cattrs converter for all JSON in and out.
 
-Records are attrs classes, frozen and slotted. JSON goes through :data:`converter` only:
+Records are attrs classes, frozen and slotted; those a run holds one of per call (an example, its
+steps, calls, results and locations, and the invocations read) have no ``__weakref__`` slot: 8 bytes
+each, some 100 per example. JSON goes through :data:`converter` only:
 ``converter.structure(obj, ToolInvocation)``, ``converter.unstructure(example)``,
 ``converter.dumps(...)``/``converter.loads(...)`` (orjson underneath).
 """
@@ -48,7 +50,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class Location:
     """Where a record came from: a file and a line, or a span of a trace."""
 
@@ -62,7 +64,7 @@ class Location:
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class ToolInvocation:
     """One call of one tool by one agent, as Phase 1 logs it (the guide's fields, plus ids and time)."""
 
@@ -237,7 +239,7 @@ def _catalogue_text(tools: tuple[ToolSpec, ...]) -> str:
     return text
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class ToolResult:
     """What one call returned, as the log has it: the result as text (JSON results as canonical
     JSON: sorted keys, no spaces), and whether the call failed, with the error text. ``content`` is
@@ -250,7 +252,7 @@ class ToolResult:
     original_chars: int | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class StepCall:
     """One call of a step, with its outcome; ``result`` is None where the log has none."""
 
@@ -260,7 +262,7 @@ class StepCall:
     result: ToolResult | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class Step:
     """One assistant turn of an example: its text (None where the log has none), then the calls it
     made together (more than one: in parallel), each with its outcome."""
@@ -269,7 +271,7 @@ class Step:
     text: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class TrainingExample:
     """One supervised example: a task, and the tool calls that did it (the guide's TrainingExample)."""
 

@@ -23,7 +23,7 @@ from .baseline import BaselineTracker
 from .collector import TrajectoryCollector, cyclic_gc_paused
 from .columnar.choice import EngineChoice, choose_engine
 from .components import Exporter, SourceItem, Splitter, TrainingBackend, TrainingRun
-from .contamination import Nearest, nearest_train
+from .contamination import Nearest, measure_overlap
 from .dataset import SFTDataset, format_rejections
 from .dedup import deduplicate
 from .errors import DatasetError
@@ -31,7 +31,6 @@ from .events import STREAMED_STAGES, RunFinished, RunInfo, StageFinished, StageS
 from .io import RejectsLog, atomic_json, atomic_jsonl
 from .leakage import DEFINITION as LEAKAGE_DEFINITION
 from .leakage import THRESHOLD as LEAKAGE_THRESHOLD
-from .leakage import cross_split_near_duplicates
 from .pipeline import DEFAULT_OUTPUT_DIR, Pipeline
 from .plugins import PluginManager
 from .records import Rejection, converter
@@ -272,6 +271,7 @@ class ColdStartTrainer:
             record.phase1 = self.collector.tool_success_rates()
         dedup = await self._stage("dedup", self._deduplicate(examples), lambda d: dict(d.stats))
         examples, record.dedup = dedup.kept, dedup.stats
+        known_keys = dict(zip(map(id, dedup.kept), dedup.calls_keys))  # dedup.kept keeps the ids alive
         examples = await self._stage("check", self._check_formats(examples), lambda kept: {"examples": len(kept)})
         if self.pipeline.router is not None:
             examples = await self._stage("route", self._route(examples), lambda _: dict(record.routing or {}))
@@ -284,7 +284,9 @@ class ColdStartTrainer:
             splitter=self.pipeline.splitter,
             output_dir=self.write_dir,
             prompt_layout=self.settings.prompt_layout,
+            calls_keys=[known_keys.get(id(example)) for example in examples],
         )
+        del known_keys, dedup  # its lists (kept, rejections, keys) are not needed any more
         min_examples = self.pipeline.trainer.min_examples
         if len(examples) < min_examples:
             record.status = RunStatus.INSUFFICIENT_DATA
@@ -364,18 +366,18 @@ class ColdStartTrainer:
         await self.dataset.split_data()
         self.dataset.balance_dataset()
         self._measure_contamination()
-        self.record.leakage = cross_split_near_duplicates(self.dataset.splits)
 
     def _measure_contamination(self) -> None:
         """Each val/test example's nearest train example at or above the near-duplicate threshold,
         written to ``contamination.jsonl``; with
-        ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted)."""
+        ``decontaminate``, the near-duplicates of train leave val and test (rejected, counted). The
+        leakage count is made in the same pass (:func:`~deepeyes_core.contamination.measure_overlap`)."""
         settings, splits = self.pipeline.evaluation, self.dataset.splits
         threshold = settings.near_duplicate_threshold
         train = splits["train"]
         counts: dict[str, Any] = {"threshold": threshold, "decontaminate": settings.decontaminate}
         rows = []
-        held_out = nearest_train(train, [*splits["val"], *splits["test"]], threshold)  # train's features once
+        held_out, self.record.leakage = measure_overlap(splits, threshold, settings.decontaminate)
         for split, nearest in (("val", held_out[:len(splits["val"])]), ("test", held_out[len(splits["val"]):])):
             near = [n.at_least(threshold) for n in nearest]
             counts[split] = {"clean": near.count(False), "near_duplicate": near.count(True)}
