@@ -96,7 +96,7 @@ def most_similar(queries: Iterable[Iterable[str]], pool: Iterable[Iterable[str]]
 
 
 #: Candidate work allowed per query in step 1, as a share of the pool (the dense search's work).
-_CANDIDATE_SHARE = 1 / 8
+_CANDIDATE_SHARE = 0.3
 #: Factor by which ``D`` grows for the queries a pass left unsettled.
 _STEP = 4
 #: Common tokens at most (bitmask width); more, and ``D`` is raised until there are this few.
