@@ -248,17 +248,12 @@ def arguments_match(expected: Mapping, predicted: Mapping, options: MatchOptions
     return _object_match(expected, predicted, options, schema if isinstance(schema, Mapping) else None)
 
 
-def schemas_of(tools: Iterable[ToolSpec]) -> dict[str, Mapping]:
-    """Each tool's parameters schema by name (the first declaration of a name wins)."""
-    schemas: dict[str, Mapping] = {}
+def _schema(tools: Sequence[ToolSpec], name: str) -> Mapping | None:
+    """The parameters schema of the first tool declared as ``name``; None when there is none."""
     for tool in tools:
-        schemas.setdefault(tool.name, tool.parameters)
-    return schemas
-
-
-def _call_match(expected: ToolCall, predicted: ToolCall, options: MatchOptions, schemas: Mapping[str, Mapping]) -> bool:
-    return expected.name == predicted.name and arguments_match(
-        expected.arguments, predicted.arguments, options, schemas.get(expected.name))
+        if tool.name == name:
+            return tool.parameters
+    return None
 
 
 def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
@@ -266,8 +261,11 @@ def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
     """For each expected call, whether it is matched by a distinct predicted call (same name,
     arguments as :func:`arguments_match` judges with the tool's schema from ``tools``), in any
     order: a maximum bipartite matching, so a parallel step's calls are scored as a set."""
-    schemas = schemas_of(tools)
-    fits = [[j for j, p in enumerate(predicted) if _call_match(e, p, options, schemas)] for e in expected]
+    tools = tools if isinstance(tools, (tuple, list)) else tuple(tools)
+    # A schema is looked up only for a pair whose names agree (most pairs of a wrong answer do not).
+    fits = [[j for j, p in enumerate(predicted)
+             if e.name == p.name and arguments_match(e.arguments, p.arguments, options, _schema(tools, e.name))]
+            for e in expected]
     owner: dict[int, int] = {}
 
     def augment(i: int, seen: set[int]) -> bool:
