@@ -105,10 +105,12 @@ def retrieve_by_task(train: Sequence[TrainingExample], held_out: Sequence[Traini
     return [Nearest(i, s) for i, s in zip(index.tolist(), similarity.tolist())]
 
 
-def _trajectory_key(example: TrainingExample) -> bytes:
+def _trajectory_key(example: TrainingExample) -> str:
+    """The trajectory's calls as canonical JSON. A str, not orjson's bytes: each bytes object orjson
+    returns keeps a 4 KiB buffer (orjson 3.13; measured), 112 MB for 28,784 keys kept at once."""
     steps = [[(c.name, c.arguments) for c in step.calls] for step in example.steps] if example.steps else [
         [(c.name, c.arguments)] for c in example.calls]
-    return orjson.dumps(steps, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(steps, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def majority_answers(train: Sequence[TrainingExample], held_out: Sequence[TrainingExample]) -> list[int | None]:
@@ -116,9 +118,9 @@ def majority_answers(train: Sequence[TrainingExample], held_out: Sequence[Traini
     answer (see the module docstring); None when train is empty."""
     if not train:
         return [None] * len(held_out)
-    counts: Counter[bytes] = Counter()
-    first_of: dict[bytes, int] = {}
-    by_first_tool: dict[str, Counter[bytes]] = defaultdict(Counter)
+    counts: Counter[str] = Counter()
+    first_of: dict[str, int] = {}
+    by_first_tool: dict[str, Counter[str]] = defaultdict(Counter)
     for index, example in enumerate(train):
         key = _trajectory_key(example)
         counts[key] += 1

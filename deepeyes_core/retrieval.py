@@ -27,14 +27,15 @@ of df over the queries' rare tokens) stays within ``_CANDIDATE_WORK`` pairs per 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 
 import numpy as np
 
 #: Query rows per dense product: a block's float64 result is at most this many cells (8 MB).
 _CELLS_PER_BLOCK = 1_000_000
-#: Candidate pairs per block of queries in step 1 (each costs a few dozen bytes while the block lives).
-_PAIRS_PER_BLOCK = 2_000_000
+#: Candidate pairs per block of queries in step 1 (about 100 bytes each while the block lives).
+_PAIRS_PER_BLOCK = 500_000
 
 
 class _Sets:
@@ -42,19 +43,19 @@ class _Sets:
     query's tokens that no pool set has count in its size only)."""
 
     def __init__(self, sets: Iterable[Iterable[str]], vocabulary: dict[str, int], grow: bool):
-        indptr, indices, sizes = [0], [], []
+        indptr, indices, sizes = array("q", [0]), array("i"), array("q")  # machine ints: 4-8 bytes a token
         for features in sets:
             features = features if isinstance(features, (set, frozenset)) else set(features)
             sizes.append(len(features))
             if grow:
-                indices += [vocabulary.setdefault(t, len(vocabulary)) for t in features]
+                indices.extend([vocabulary.setdefault(t, len(vocabulary)) for t in features])
             else:
-                indices += [vocabulary[t] for t in features if t in vocabulary]
+                indices.extend([vocabulary[t] for t in features if t in vocabulary])
             indptr.append(len(indices))
-        self.indptr = np.array(indptr, dtype=np.int64)
-        self.indices = np.array(indices, dtype=np.int32)
-        self.sizes = np.array(sizes, dtype=np.int64)
-        self.rows = np.repeat(np.arange(len(sizes), dtype=np.int64), np.diff(self.indptr))
+        self.indptr = np.frombuffer(indptr, dtype=np.int64)
+        self.indices = np.frombuffer(indices, dtype=np.int32)
+        self.sizes = np.frombuffer(sizes, dtype=np.int64)
+        self.rows = np.repeat(np.arange(len(sizes), dtype=np.int32), np.diff(self.indptr))
 
     def __len__(self) -> int:
         return len(self.sizes)
