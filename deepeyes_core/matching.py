@@ -256,6 +256,19 @@ def _schema(tools: Sequence[ToolSpec], name: str) -> Mapping | None:
     return None
 
 
+def _augment(i: int, fits: list[list[int]], owner: dict[int, int], seen: set[int]) -> bool:
+    """One augmenting path from expected call ``i`` (Kuhn's algorithm). A module function, not a
+    closure: a closure that calls itself is a reference cycle, garbage only the cyclic collector
+    frees (evaluation pauses it while scoring)."""
+    for j in fits[i]:
+        if j not in seen:
+            seen.add(j)
+            if j not in owner or _augment(owner[j], fits, owner, seen):
+                owner[j] = i
+                return True
+    return False
+
+
 def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
                 options: MatchOptions = MatchOptions(), tools: Iterable[ToolSpec] = ()) -> list[bool]:
     """For each expected call, whether it is matched by a distinct predicted call (same name,
@@ -267,18 +280,8 @@ def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
              if e.name == p.name and arguments_match(e.arguments, p.arguments, options, _schema(tools, e.name))]
             for e in expected]
     owner: dict[int, int] = {}
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for j in fits[i]:
-            if j not in seen:
-                seen.add(j)
-                if j not in owner or augment(owner[j], seen):
-                    owner[j] = i
-                    return True
-        return False
-
     for i in range(len(expected)):
-        augment(i, set())
+        _augment(i, fits, owner, set())
     matched = set(owner.values())
     return [i in matched for i in range(len(expected))]
 
