@@ -34,6 +34,8 @@ import numpy as np
 
 #: Query rows per dense product: a block's float64 result is at most this many cells (8 MB).
 _CELLS_PER_BLOCK = 1_000_000
+#: Tokens per chunk when the bitmasks are made.
+_TOKENS_PER_CHUNK = 1 << 20
 #: Candidate pairs per block of queries in step 1 (about 100 bytes each while the block lives).
 _PAIRS_PER_BLOCK = 500_000
 
@@ -55,10 +57,14 @@ class _Sets:
         self.indptr = np.frombuffer(indptr, dtype=np.int64)
         self.indices = np.frombuffer(indices, dtype=np.int32)
         self.sizes = np.frombuffer(sizes, dtype=np.int64)
-        self.rows = np.repeat(np.arange(len(sizes), dtype=np.int32), np.diff(self.indptr))
 
     def __len__(self) -> int:
         return len(self.sizes)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """The set each of the tokens at positions ``start:stop`` of ``indices`` belongs to."""
+        positions = np.arange(start, min(stop, len(self.indices)))
+        return (np.searchsorted(self.indptr, positions, side="right") - 1).astype(np.int32)
 
     def matrix(self, keep: np.ndarray | None, columns: int):
         """The sets as a 0/1 CSR matrix, with only the tokens where ``keep`` (by token id) is True."""
@@ -68,9 +74,13 @@ class _Sets:
         if keep is not None:
             kept = keep[indices]
             indices = indices[kept]
-            indptr = np.zeros_like(self.indptr)
-            np.cumsum(np.bincount(self.rows[kept], minlength=len(self)), out=indptr[1:])
-        return csr_matrix((np.ones(len(indices), dtype=np.int32), indices, indptr), shape=(len(self), columns))
+            before = np.zeros(len(kept) + 1, dtype=np.int32)  # kept tokens before each position
+            np.cumsum(kept, out=before[1:])
+            indptr = before[self.indptr]
+            del before, kept
+        # Counts in a product are at most a set's size: the narrowest integer that holds the largest.
+        data = np.ones(len(indices), dtype=np.min_scalar_type(-int(self.sizes.max(initial=0)) - 1))
+        return csr_matrix((data, indices, indptr), shape=(len(self), columns))
 
 
 def most_similar(queries: Iterable[Iterable[str]], pool: Iterable[Iterable[str]],
@@ -119,13 +129,20 @@ def _rare_df(df: np.ndarray, queries: _Sets, pool_size: int) -> int:
 
 
 def _masks(sets: _Sets, common: np.ndarray, common_id: np.ndarray, words: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each set's common tokens as a bitmask (``words`` uint64 per set) and their count."""
-    held = common[sets.indices]
-    rows, ids = sets.rows[held], common_id[sets.indices[held]]
+    """Each set's common tokens as a bitmask (``words`` uint64 per set) and their count; a chunk of
+    tokens at a time, so the temporaries stay a few MB."""
     masks = np.zeros((len(sets), words), dtype=np.uint64)
-    # A set's tokens are distinct, so adding their bits is or-ing them.
-    np.add.at(masks, (rows, ids >> 6), np.left_shift(np.uint64(1), (ids & 63).astype(np.uint64)))
-    return masks, np.bincount(rows, minlength=len(sets))
+    counts = np.zeros(len(sets), dtype=np.int64)
+    for start in range(0, len(sets.indices), _TOKENS_PER_CHUNK):
+        tokens = sets.indices[start:start + _TOKENS_PER_CHUNK]
+        held = common[tokens]
+        rows, ids = sets.rows(start, start + _TOKENS_PER_CHUNK)[held], common_id[tokens[held]]
+        bits = (ids & 63).astype(np.uint64)
+        np.left_shift(np.uint64(1), bits, out=bits)
+        # A set's tokens are distinct, so adding their bits is or-ing them.
+        np.add.at(masks, (rows, ids >> 6), bits)
+        counts += np.bincount(rows, minlength=len(sets))
+    return masks, counts
 
 
 def _bound(sizes: np.ndarray, common: np.ndarray, pool_sizes: np.ndarray, pool_common: np.ndarray) -> np.ndarray:
@@ -144,7 +161,7 @@ def _settle(queries: _Sets, pool: _Sets, df: np.ndarray, rare: np.ndarray, todo:
     """Steps 1 and 2 of the module docstring for the queries ``todo``: fills ``best`` and
     ``similarity`` where settled and returns the others."""
     common = ~rare
-    common_id = np.cumsum(common) - 1
+    common_id = (np.cumsum(common) - 1).astype(np.int32)
     words = max(1, -(-int(common.sum()) // 64))
     pool_masks, pool_common = _masks(pool, common, common_id, words)
     query_masks, query_common = _masks(queries, common, common_id, words)
