@@ -6,23 +6,34 @@ rounded quotient of equal ratios is the same float, and two different ratios of 
 differ by more than float64 rounding, so comparing the quotients compares the ratios exactly.
 (The former float32 argmax could in theory pick a worse ratio on a rounding tie.)
 
-Cost far below |queries| x |pool| where the pool has rare tokens (template task texts: a key, a
-number). Tokens are *rare* when at most ``D`` pool sets hold them, else *common*:
+Tokens are *rare* when at most ``D`` pool sets hold them (document frequency, df), else *common*:
 
-1. Candidates of a query: the pool sets sharing a rare token with it (one sparse product over
-   rare tokens, about sum of df over the query's rare tokens); their whole intersection is the
-   rare count plus the common count (bitmasks of the common tokens and ``np.bitwise_count``).
+1. Candidates of a query: the pool sets sharing a rare token with it (one sparse product over the
+   rare tokens per block of queries); their whole intersection is the rare count plus the common
+   count (bitmasks of the common tokens and ``np.bitwise_count``).
 2. A pool set that is not a candidate shares common tokens only, so its Jaccard with a query of
    size ``a`` holding ``qc`` common tokens is at most ``m / (a + b - m)``, ``m = min(qc, pc)``,
    over the pool's (size ``b``, common count ``pc``) pairs (the smallest ``b`` of each ``pc``).
    A query is settled when its best candidate's Jaccard is *above* that bound (strictly: an
    earlier non-candidate could tie), or when it has no candidate and the bound is 0.
-3. The other queries fall back to the exact dense search: one sparse product per block of
-   queries against the whole pool.
+3. The unsettled queries go through step 1 again with ``D`` four times larger, until ``D``
+   reaches the largest df (no token common: every query with a shared token is settled); what is
+   left then (an empty query where the pool has an empty set) gets the dense search: one sparse
+   product per block of queries against the whole pool.
 
-``D`` is chosen from the pool's document frequencies: the largest one whose candidate work (sum
-of df over the queries' rare tokens) stays within ``_CANDIDATE_WORK`` pairs per query, and at most
-``_MAX_COMMON`` tokens common (bitmask width).
+The first ``D``: the largest df whose candidate work (sum of df over the queries' rare tokens,
+an upper bound of the candidate pairs) is at most 0.3 x |queries| x |pool|, raised where more
+than 1,024 tokens would be common (the bitmask width).
+
+Measured on the bench logs (task texts ``Use the anthropic api tool with key "k97" and limit 18.``,
+1-5 calls a text, 9-62 shingles; CPU seconds from shingle sets to answers): at 200,000 calls
+(6,166 queries, 28,784 pool sets) the first pass (D = 4,231) settles 86 % and the second the
+rest; 1.5 s against 2.0 s for the former dense search. At 1,000,000 calls (30,779 x 143,691) the
+first pass (D = 21,242: 64 shingles common) settles 99.5 % and the second the rest; none falls
+back to the dense search; 12.4 s against 42.8 s, the same answers. Not far below |queries| x
+|pool| there: a text of several calls is most like texts that share only tool and template
+shingles, so a bound from common counts settles few queries until most tokens are rare
+(200,000 calls, D = 220: median best Jaccard 0.38, median bound 0.55, 7 % settled).
 """
 
 from __future__ import annotations
