@@ -17,9 +17,9 @@ Tokens are *rare* when at most ``D`` pool sets hold them (document frequency, df
    A query is settled when its best candidate's Jaccard is *above* that bound (strictly: an
    earlier non-candidate could tie), or when it has no candidate and the bound is 0.
 3. The unsettled queries go through step 1 again with ``D`` four times larger, until ``D``
-   reaches the largest df (no token common: every query with a shared token is settled); what is
-   left then (an empty query where the pool has an empty set) gets the dense search: one sparse
-   product per block of queries against the whole pool.
+   reaches the largest df or a pass's candidate work (below) would pass |unsettled| x |pool|;
+   what is left then gets the dense search: one sparse product per block of queries against the
+   whole pool.
 
 The first ``D``: the largest df whose candidate work (sum of df over the queries' rare tokens,
 an upper bound of the candidate pairs) is at most 0.3 x |queries| x |pool|, raised where more
@@ -27,13 +27,15 @@ than 1,024 tokens would be common (the bitmask width).
 
 Measured on the bench logs (task texts ``Use the anthropic api tool with key "k97" and limit 18.``,
 1-5 calls a text, 9-62 shingles; CPU seconds from shingle sets to answers): at 200,000 calls
-(6,166 queries, 28,784 pool sets) the first pass (D = 4,231) settles 86 % and the second the
-rest; 1.5 s against 2.0 s for the former dense search. At 1,000,000 calls (30,779 x 143,691) the
-first pass (D = 21,242: 64 shingles common) settles 99.5 % and the second the rest; none falls
-back to the dense search; 12.4 s against 42.8 s, the same answers. Not far below |queries| x
-|pool| there: a text of several calls is most like texts that share only tool and template
-shingles, so a bound from common counts settles few queries until most tokens are rare
-(200,000 calls, D = 220: median best Jaccard 0.38, median bound 0.55, 7 % settled).
+(6,166 queries, 28,784 pool sets) the first pass (D = 4,231) settles 86 %, the other 840 fall
+back to the dense search; 1.5 s against 2.0 s for the former dense search. At 1,000,000 calls
+(30,779 x 143,691) the first pass (D = 21,242: 64 shingles common) settles 99.5 %, 155 fall back;
+12.4 s against 42.8 s, the same answers. Not far below |queries| x |pool| there: a text of
+several calls is most like texts that share only tool and template shingles, so a bound from
+common counts settles few queries until most tokens are rare (200,000 calls, D = 220: median
+best Jaccard 0.38, median bound 0.55, 7 % settled). Worst case: every pair sharing tokens (50
+tokens, 2,000 x 20,000 sets of 10), the first pass settles 3 % and the search costs 1.0 s
+against 0.6 s.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def most_similar(queries: Iterable[Iterable[str]], pool: Iterable[Iterable[str]]
         df = np.bincount(pool_sets.indices, minlength=len(vocabulary))
         level = _rare_df(df, query_sets, len(pool_sets)) if rare_df is None else rare_df
         todo = np.arange(len(query_sets))
-        while len(todo):
+        while len(todo) and (rare_df is not None or _work(df, query_sets, todo, level) <= len(todo) * len(pool_sets)):
             todo = _settle(query_sets, pool_sets, df, df <= level, todo, best, similarity)
             if level >= df.max(initial=0) or rare_df is not None:
                 break
@@ -123,6 +125,16 @@ _CANDIDATE_SHARE = 0.3
 _STEP = 4
 #: Common tokens at most (bitmask width); more, and ``D`` is raised until there are this few.
 _MAX_COMMON = 1024
+
+
+def _work(df: np.ndarray, queries: _Sets, todo: np.ndarray, level: int) -> int:
+    """The candidate work of a pass over ``todo`` at ``D = level`` (sum of df over their rare tokens)."""
+    starts = queries.indptr[todo]
+    lengths = queries.indptr[todo + 1] - starts
+    # The positions of those queries' tokens: each run of ``lengths`` from its start.
+    positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    token_df = df[queries.indices[positions]]
+    return int(token_df[token_df <= level].sum())
 
 
 def _rare_df(df: np.ndarray, queries: _Sets, pool_size: int) -> int:

@@ -66,8 +66,11 @@ def test_random_small_sets_match_brute_force_on_both_branches(branches):
     assert branches["settled"] > 100 and branches["dense"] > 100
 
 
-def test_template_texts_settle_mostly_and_match_brute_force(branches):
-    """Texts as the bench logs make them: a tool, a key and a limit per call, one to three calls."""
+@pytest.mark.parametrize("share", [retrieval._CANDIDATE_SHARE, 0.01])
+def test_template_texts_settle_mostly_and_match_brute_force(branches, monkeypatch, share):
+    """Texts as the bench logs make them: a tool, a key and a limit per call, one to three calls.
+    With a small first budget, ``D`` starts low and the cascade runs several passes."""
+    monkeypatch.setattr(retrieval, "_CANDIDATE_SHARE", share)
     rng = random.Random(11)
     tools = ["search web", "send email", "file read", "cache get", "s3 upload"]
 
@@ -80,8 +83,8 @@ def test_template_texts_settle_mostly_and_match_brute_force(branches):
     pool = [text() for _ in range(400)]
     queries = [text() for _ in range(80)] + pool[:5] + [frozenset(), frozenset({"unknown"})]
     assert found(queries, pool) == brute(queries, pool)
-    # Some left unsettled by the first pass, all settled by a later one with more tokens rare.
-    assert branches["settled"] == len(queries) and branches["passes"] > 1 and branches["dense"] == 0
+    assert branches["settled"] > 0.8 * len(queries) and branches["settled"] + branches["dense"] == len(queries)
+    assert branches["passes"] == 1 if share > 0.1 else branches["passes"] > 1, branches
 
 
 def test_empty_pool_and_empty_sets():
