@@ -363,31 +363,41 @@ async def _evaluate_mode(
         if not callable(getattr(backend, "generate_steps", None)):
             result.update(status="not run", reason=f"backend {name!r} has no generate_steps (evaluated blind only)")
         else:
-            per_example = [step_prompts(example) for example in examples]
-            prompts = [prompt for group in per_example for prompt in group]
+            with cyclic_gc_paused():
+                per_example = [step_prompts(example) for example in examples]
+                prompts = [prompt for group in per_example for prompt in group]
             result["step_prompts"] = len(prompts)
             answers = await _answers(backend, "generate_steps", prompts, name)
+            del prompts  # the histories of every step: not held while the controls are scored
             if isinstance(answers, str):
                 result.update(status="not measured", reason=answers)
             else:
-                scores = {role: score_steps(examples, _step_answers(per_example, flat), options)
-                          for role, flat in answers.items()}
+                with cyclic_gc_paused():
+                    scores = {role: score_steps(examples, _step_answers(per_example, flat), options)
+                              for role, flat in answers.items()}
+            del per_example
     else:
         result["prompt_layout"] = prompt_layout
         answers = await _answers(backend, "generate", [e.prompt(prompt_layout) for e in examples], name)
         if isinstance(answers, str):
             result.update(status="not measured", reason=answers)
         else:
-            scores = {role: score_model(examples, got, options) for role, got in answers.items()}
-    if train:
-        controls = _control_predictions(mode, train, examples,
-                                        {control: [chosen[i] for i in positions] for control, chosen in picks.items()})
-        result["controls"] = {control: {"description": CONTROL_DESCRIPTIONS[control], **_score_mode(mode, examples, got, options)}
-                              for control, got in controls.items()}
-    outcomes = {role: s["outcomes"] for role, s in scores.items()}
-    outcomes.update({control: s["outcomes"] for control, s in result.get("controls", {}).items()})
-    sets = membership(None if nearest is None else [nearest[i] for i in positions], settings.near_duplicate_threshold)
-    result["sets"] = all_sets(outcomes, sets, len(examples)) if outcomes else {}
+            with cyclic_gc_paused():
+                scores = {role: score_model(examples, got, options) for role, got in answers.items()}
+    # Scoring makes millions of small acyclic objects beside the run's heap: no cyclic passes over it.
+    with cyclic_gc_paused():
+        if train:
+            controls = _control_predictions(mode, train, examples, {
+                control: [chosen[i] for i in positions] for control, chosen in picks.items()})
+            result["controls"] = {control: {"description": CONTROL_DESCRIPTIONS[control],
+                                            **_score_mode(mode, examples, got, options)}
+                                  for control, got in controls.items()}
+            del controls
+        outcomes = {role: s["outcomes"] for role, s in scores.items()}
+        outcomes.update({control: s["outcomes"] for control, s in result.get("controls", {}).items()})
+        sets = membership(None if nearest is None else [nearest[i] for i in positions],
+                          settings.near_duplicate_threshold)
+        result["sets"] = all_sets(outcomes, sets, len(examples)) if outcomes else {}
     chosen, why = headline_set(result["sets"], settings.min_clean_examples, settings.near_duplicate_threshold)
     result.update(headline_set=chosen, headline_set_reason=why)
     if scores:
@@ -471,10 +481,10 @@ async def evaluate_improvement(
         raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
     by_mode: dict[str, Any] = {}
     if test:
-        if "blind-sequence" in modes:
-            for example in test:
-                check_no_leak(example, example.prompt(prompt_layout))
         with cyclic_gc_paused():
+            if "blind-sequence" in modes:
+                for example in test:
+                    check_no_leak(example, example.prompt(prompt_layout))
             picks = control_picks(train, test) if train else {}
         for mode in MODES:
             if mode in modes:

@@ -248,17 +248,25 @@ def arguments_match(expected: Mapping, predicted: Mapping, options: MatchOptions
     return _object_match(expected, predicted, options, schema if isinstance(schema, Mapping) else None)
 
 
-def schemas_of(tools: Iterable[ToolSpec]) -> dict[str, Mapping]:
-    """Each tool's parameters schema by name (the first declaration of a name wins)."""
-    schemas: dict[str, Mapping] = {}
+def _schema(tools: Sequence[ToolSpec], name: str) -> Mapping | None:
+    """The parameters schema of the first tool declared as ``name``; None when there is none."""
     for tool in tools:
-        schemas.setdefault(tool.name, tool.parameters)
-    return schemas
+        if tool.name == name:
+            return tool.parameters
+    return None
 
 
-def _call_match(expected: ToolCall, predicted: ToolCall, options: MatchOptions, schemas: Mapping[str, Mapping]) -> bool:
-    return expected.name == predicted.name and arguments_match(
-        expected.arguments, predicted.arguments, options, schemas.get(expected.name))
+def _augment(i: int, fits: list[list[int]], owner: dict[int, int], seen: set[int]) -> bool:
+    """One augmenting path from expected call ``i`` (Kuhn's algorithm). A module function, not a
+    closure: a closure that calls itself is a reference cycle, garbage only the cyclic collector
+    frees (evaluation pauses it while scoring)."""
+    for j in fits[i]:
+        if j not in seen:
+            seen.add(j)
+            if j not in owner or _augment(owner[j], fits, owner, seen):
+                owner[j] = i
+                return True
+    return False
 
 
 def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
@@ -266,21 +274,14 @@ def match_calls(expected: Sequence[ToolCall], predicted: Sequence[ToolCall],
     """For each expected call, whether it is matched by a distinct predicted call (same name,
     arguments as :func:`arguments_match` judges with the tool's schema from ``tools``), in any
     order: a maximum bipartite matching, so a parallel step's calls are scored as a set."""
-    schemas = schemas_of(tools)
-    fits = [[j for j, p in enumerate(predicted) if _call_match(e, p, options, schemas)] for e in expected]
+    tools = tools if isinstance(tools, (tuple, list)) else tuple(tools)
+    # A schema is looked up only for a pair whose names agree (most pairs of a wrong answer do not).
+    fits = [[j for j, p in enumerate(predicted)
+             if e.name == p.name and arguments_match(e.arguments, p.arguments, options, _schema(tools, e.name))]
+            for e in expected]
     owner: dict[int, int] = {}
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for j in fits[i]:
-            if j not in seen:
-                seen.add(j)
-                if j not in owner or augment(owner[j], seen):
-                    owner[j] = i
-                    return True
-        return False
-
     for i in range(len(expected)):
-        augment(i, set())
+        _augment(i, fits, owner, set())
     matched = set(owner.values())
     return [i in matched for i in range(len(expected))]
 
