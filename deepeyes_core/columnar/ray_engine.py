@@ -1,0 +1,171 @@
+"""The Ray engine (``[engine] name = "ray"``): the columnar engine's pass, with description,
+classification and validation run in Ray tasks.
+
+The driver reads and groups as the columnar engine does (:func:`.engine.read_batches`,
+:func:`.engine.grouped_events`: the row engine's session rules, which depend on the whole log's
+order) and applies the quality filter (cheap). Each kept trajectory goes into the block of
+``describe_batch_size`` the row engine would describe it in; the blocks are a Ray Dataset, mapped
+in parallel by :func:`_describe_block` (description, classification, validation) (one Python call per block, never per trajectory), each
+task retried ``max_retries`` times if its worker dies. The driver then replays the results in the
+row engine's order: every rejection where the row engine reports it (a block's describe and
+validation rejections after the trajectory that filled the block), every example's tools into the
+catalogue. So the engines write the same bytes, for every describer whose answer for a
+trajectory does not depend on the other trajectories of its batch (every built-in one).
+
+The describer and classifier travel to the workers by pickling; one that does not pickle
+is a ConfigError naming it. Ray is imported only here, when the engine runs (the ``ray`` extra).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from ..errors import ConfigError, MissingExtraError
+from ..records import Rejection, TrainingExample, Trajectory
+
+
+def ray_module() -> Any:
+    """The ray module, or MissingExtraError naming the ``ray`` extra."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise MissingExtraError("the ray engine", "ray", "ray[data]") from None
+    return ray
+
+
+def _shipped(pipeline: Any) -> dict[str, Any]:
+    return {"task describer": pipeline.describer, "difficulty classifier": pipeline.classifier}
+
+
+def require_picklable(pipeline: Any) -> None:
+    """ConfigError naming each component Ray workers cannot receive (it does not pickle)."""
+    from ray import cloudpickle
+
+    problems = []
+    for kind, component in _shipped(pipeline).items():
+        try:
+            cloudpickle.dumps(component)
+        except Exception as exc:  # noqa: BLE001 (pickling raises TypeError, PicklingError, AttributeError...)
+            name = getattr(component, "name", type(component).__qualname__)
+            problems.append(f"{kind} {name!r} does not pickle ({type(exc).__name__}: {exc})")
+    if problems:
+        raise ConfigError(
+            f'[engine] name = "ray" runs components in Ray workers, which receive them pickled: {"; ".join(problems)}'
+        )
+
+
+@attrs.frozen(slots=True)
+class _Block:
+    """What a Ray task returns for a block: per describe batch, the rejections and the examples
+    with the trajectories they were made from (for the driver's catalogue)."""
+
+    batches: list[tuple[list[Rejection], list[TrainingExample], list[Trajectory]]]
+
+
+class _Observed:
+    """A catalogue stand-in in the workers: remembers the trajectories the collector observes."""
+
+    def __init__(self) -> None:
+        self.trajectories: list[Trajectory] = []
+
+    def observe(self, trajectory: Trajectory) -> None:
+        self.trajectories.append(trajectory)
+
+
+def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callable[[dict], dict]:
+    """The map function: a row ``{"index", "trajectories"}`` (pickled) to ``{"index", "block"}``."""
+
+    def describe(row: dict) -> dict:
+        from ray import cloudpickle
+
+        from ..collector import TrajectoryCollector
+
+        trajectories: list[Trajectory] = cloudpickle.loads(row["trajectories"])
+        size = settings["describe_batch_size"]
+        batches = []
+        for start in range(0, len(trajectories), size):
+            collector = TrajectoryCollector(
+                describer=shipped["task describer"], classifier=shipped["difficulty classifier"],
+                max_result_chars=settings["max_result_chars"],
+            )
+            observed = collector.catalogue = _Observed()  # type: ignore[assignment]
+            examples = asyncio.run(collector._describe(trajectories[start:start + size]))
+            batches.append((collector.rejections, examples, observed.trajectories))
+        return {"index": row["index"], "block": cloudpickle.dumps(_Block(batches))}
+
+    return describe
+
+
+def _blocks(collector: Any, events: Iterable[Trajectory | Rejection], per_block: int) -> tuple[list, list]:
+    """The filter on the driver: the order of rejections and block places (``int``), and the
+    blocks of kept trajectories, each ``per_block`` describe batches long."""
+    order: list[Rejection | int] = []
+    blocks: list[list[Trajectory]] = []
+    current: list[Trajectory] = []
+    size = collector.describe_batch_size
+    on_reject, collector.on_reject = collector.on_reject, order.append
+    try:
+        for event in events:
+            if type(event) is Rejection:
+                order.append(event)
+            elif collector._passes(event):
+                current.append(collector.redactor.redact(event))
+                if len(current) % size == 0:
+                    order.append(len(blocks) * per_block + len(current) // size - 1)
+                    if len(current) == size * per_block:
+                        blocks.append(current)
+                        current = []
+    finally:
+        collector.on_reject = on_reject
+    if current:
+        full = len(current) // size
+        if len(current) % size:
+            order.append(len(blocks) * per_block + full)
+        blocks.append(current)
+    return order, blocks
+
+
+async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajectory | Rejection]) -> list[TrainingExample]:
+    """The examples of the grouped ``events``, described in Ray tasks, with the collector's
+    rejections, counts and catalogue as its own ``stream_grouped`` leaves them."""
+    ray = ray_module()
+    from ray import cloudpickle
+
+    engine = pipeline.engine
+    require_picklable(pipeline)
+    if not ray.is_initialized():
+        ray.init(address=engine.address, num_cpus=engine.num_cpus, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+    order, blocks = _blocks(collector, events, engine.batches_per_task)
+    results: dict[int, _Block] = {}
+    if blocks:
+        settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
+        rows = [{"index": i, "trajectories": cloudpickle.dumps(block)} for i, block in enumerate(blocks)]
+        mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
+            _describe_block(_shipped(pipeline), settings), max_retries=engine.max_retries,
+            retry_exceptions=False,
+        )
+        started = time.perf_counter()
+        results = {row["index"]: cloudpickle.loads(row["block"]) for row in mapped.take_all()}
+        collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
+    batches = [batch for i in range(len(blocks)) for batch in results[i].batches]
+    examples: list[TrainingExample] = []
+    for event in order:
+        if type(event) is int:
+            rejections, made, observed = batches[event]
+            for rejection in rejections:
+                collector.on_reject(rejection)
+            for trajectory in observed:
+                collector.catalogue.observe(trajectory)
+            collector.counts["examples"] += len(made)
+            examples.extend(made)
+        else:
+            collector.on_reject(event)
+    collector.examples = collector._with_catalogue(examples)
+    return collector.examples
