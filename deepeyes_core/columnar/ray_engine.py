@@ -148,8 +148,8 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
         settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
         rows = [{"index": i, "trajectories": cloudpickle.dumps(block)} for i, block in enumerate(blocks)]
         mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
-            _describe_block(_shipped(pipeline), settings), max_retries=engine.max_retries,
-            retry_exceptions=False,
+            _describe_block(_shipped(pipeline), settings),
+            ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
         )
         started = time.perf_counter()
         results = {row["index"]: cloudpickle.loads(row["block"]) for row in mapped.take_all()}
