@@ -68,6 +68,15 @@ def test_the_broken_sample_gives_the_same_rejections(tmp_path, plugins):
     assert {"malformed JSON", "malformed record"} <= reasons
 
 
+def _stall_once(pid_file: Path) -> None:
+    try:
+        with open(pid_file, "x") as handle:
+            handle.write(str(os.getpid()))
+    except FileExistsError:
+        return
+    time.sleep(120)  # killed long before
+
+
 class _StallingDescriber:
     """The template describer's answers; the first call anywhere writes its process id to
     ``pid_file`` and waits to be killed (a retry finds the file and goes on)."""
@@ -81,13 +90,7 @@ class _StallingDescriber:
         self.pid_file = pid_file
 
     async def describe(self, trajectories):
-        try:
-            with open(self.pid_file, "x") as handle:
-                handle.write(str(os.getpid()))
-        except FileExistsError:
-            pass
-        else:
-            time.sleep(120)  # killed long before
+        _stall_once(self.pid_file)
         return ["Call " + " then ".join(i.tool_name for i in t.invocations) + "." for t in trajectories]
 
 
