@@ -19,6 +19,7 @@ is a ConfigError naming it. Ray is imported only here, when the engine runs (the
 from __future__ import annotations
 
 import asyncio
+import pickle
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -62,42 +63,47 @@ def require_picklable(pipeline: Any) -> None:
 
 @attrs.frozen(slots=True)
 class _Block:
-    """What a Ray task returns for a block: per describe batch, the rejections and the examples
-    with the trajectories they were made from (for the driver's catalogue)."""
+    """What a Ray task returns for a block: per describe batch, the rejections, the examples, and the
+    places in the block of the trajectories they were made from (for the driver's catalogue)."""
 
-    batches: list[tuple[list[Rejection], list[TrainingExample], list[Trajectory]]]
+    batches: list[tuple[list[Rejection], list[TrainingExample], list[int]]]
 
 
 class _Observed:
-    """A catalogue stand-in in the workers: remembers the trajectories the collector observes."""
+    """A catalogue stand-in in the workers: the places of the trajectories the collector observes."""
 
-    def __init__(self) -> None:
-        self.trajectories: list[Trajectory] = []
+    def __init__(self, trajectories: list[Trajectory]) -> None:
+        self.places = {id(t): i for i, t in enumerate(trajectories)}
+        self.observed: list[int] = []
 
     def observe(self, trajectory: Trajectory) -> None:
-        self.trajectories.append(trajectory)
+        self.observed.append(self.places[id(trajectory)])
+
+
+class _Redacted:
+    """The workers' redactor: the driver redacted every trajectory it sends them."""
 
 
 def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callable[[dict], dict]:
     """The map function: a row ``{"index", "trajectories"}`` (pickled) to ``{"index", "block"}``."""
 
     def describe(row: dict) -> dict:
-        from ray import cloudpickle
+        from ..collector import TrajectoryCollector, cyclic_gc_paused
 
-        from ..collector import TrajectoryCollector
-
-        trajectories: list[Trajectory] = cloudpickle.loads(row["trajectories"])
-        size = settings["describe_batch_size"]
-        batches = []
-        for start in range(0, len(trajectories), size):
+        with cyclic_gc_paused():
+            trajectories: list[Trajectory] = pickle.loads(row["trajectories"])
+            size = settings["describe_batch_size"]
             collector = TrajectoryCollector(
                 describer=shipped["task describer"], classifier=shipped["difficulty classifier"],
-                max_result_chars=settings["max_result_chars"],
+                redactor=_Redacted(), max_result_chars=settings["max_result_chars"],
             )
-            observed = collector.catalogue = _Observed()  # type: ignore[assignment]
-            examples = asyncio.run(collector._describe(trajectories[start:start + size]))
-            batches.append((collector.rejections, examples, observed.trajectories))
-        return {"index": row["index"], "block": cloudpickle.dumps(_Block(batches))}
+            batches = []
+            for start in range(0, len(trajectories), size):
+                observed = collector.catalogue = _Observed(trajectories)  # type: ignore[assignment]
+                collector.rejections.clear()
+                examples = asyncio.run(collector._describe(trajectories[start:start + size]))
+                batches.append((list(collector.rejections), examples, observed.observed))
+            return {"index": row["index"], "block": pickle.dumps(_Block(batches), pickle.HIGHEST_PROTOCOL)}
 
     return describe
 
@@ -135,8 +141,6 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
     """The examples of the grouped ``events``, described in Ray tasks, with the collector's
     rejections, counts and catalogue as its own ``stream_grouped`` leaves them."""
     ray = ray_module()
-    from ray import cloudpickle
-
     engine = pipeline.engine
     require_picklable(pipeline)
     if not ray.is_initialized():
@@ -146,23 +150,24 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
     results: dict[int, _Block] = {}
     if blocks:
         settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
-        rows = [{"index": i, "trajectories": cloudpickle.dumps(block)} for i, block in enumerate(blocks)]
+        rows = [{"index": i, "trajectories": pickle.dumps(block, pickle.HIGHEST_PROTOCOL)}  # records: plain pickle
+                for i, block in enumerate(blocks)]
         mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
             _describe_block(_shipped(pipeline), settings),
             ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
         )
         started = time.perf_counter()
-        results = {row["index"]: cloudpickle.loads(row["block"]) for row in mapped.take_all()}
+        results = {row["index"]: pickle.loads(row["block"]) for row in mapped.take_all()}
         collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
-    batches = [batch for i in range(len(blocks)) for batch in results[i].batches]
+    batches = [(*batch, blocks[i]) for i in range(len(blocks)) for batch in results[i].batches]
     examples: list[TrainingExample] = []
     for event in order:
         if type(event) is int:
-            rejections, made, observed = batches[event]
+            rejections, made, observed, block = batches[event]
             for rejection in rejections:
                 collector.on_reject(rejection)
-            for trajectory in observed:
-                collector.catalogue.observe(trajectory)
+            for place in observed:
+                collector.catalogue.observe(block[place])
             collector.counts["examples"] += len(made)
             examples.extend(made)
         else:
