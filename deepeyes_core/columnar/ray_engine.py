@@ -137,29 +137,42 @@ def _blocks(collector: Any, events: Iterable[Trajectory | Rejection], per_block:
     return order, blocks
 
 
+def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajectory]]) -> list[_Block]:
+    """Each block's results, in block order, from one ``Dataset.map`` over the blocks."""
+    engine = pipeline.engine
+    settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
+    rows = [{"index": i, "trajectories": pickle.dumps(block, pickle.HIGHEST_PROTOCOL)}  # records: plain pickle
+            for i, block in enumerate(blocks)]
+    mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
+        _describe_block(_shipped(pipeline), settings),
+        ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
+    )
+    started = time.perf_counter()
+    results = {row["index"]: pickle.loads(row["block"]) for row in mapped.take_all()}
+    collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
+    return [results[i] for i in range(len(blocks))]
+
+
 async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajectory | Rejection]) -> list[TrainingExample]:
     """The examples of the grouped ``events``, described in Ray tasks, with the collector's
-    rejections, counts and catalogue as its own ``stream_grouped`` leaves them."""
+    rejections, counts and catalogue as its own ``stream_grouped`` leaves them. Joins the Ray
+    instance already started in this process, else ``[engine] address``'s cluster, else starts a
+    local one of ``num_cpus`` CPUs (and shuts down what it started)."""
     ray = ray_module()
     engine = pipeline.engine
     require_picklable(pipeline)
-    if not ray.is_initialized():
-        ray.init(address=engine.address, num_cpus=engine.num_cpus, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
-    order, blocks = _blocks(collector, events, engine.batches_per_task)
-    results: dict[int, _Block] = {}
-    if blocks:
-        settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
-        rows = [{"index": i, "trajectories": pickle.dumps(block, pickle.HIGHEST_PROTOCOL)}  # records: plain pickle
-                for i, block in enumerate(blocks)]
-        mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
-            _describe_block(_shipped(pipeline), settings),
-            ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
-        )
-        started = time.perf_counter()
-        results = {row["index"]: pickle.loads(row["block"]) for row in mapped.take_all()}
-        collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
-    batches = [(*batch, blocks[i]) for i in range(len(blocks)) for batch in results[i].batches]
+    started = not ray.is_initialized()
+    if started:
+        cpus = {"num_cpus": engine.num_cpus} if engine.address is None else {}
+        ray.init(address=engine.address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 **cpus)
+    try:
+        order, blocks = _blocks(collector, events, engine.batches_per_task)
+        results = _described(ray, collector, pipeline, blocks) if blocks else []
+    finally:
+        if started:
+            ray.shutdown()
+    batches = [(*batch, block) for block, result in zip(blocks, results) for batch in result.batches]
     examples: list[TrainingExample] = []
     for event in order:
         if type(event) is int:
