@@ -156,3 +156,14 @@ def test_a_describer_that_does_not_pickle_is_a_config_error_naming_it(tmp_path, 
     config = {**_config(SAMPLE_LOG), "describer": {"name": "unpicklable"}, "engine": {"name": "ray"}}
     with pytest.raises(ConfigError, match=r"ray.*task describer 'unpicklable' does not pickle.*lock"):
         Pipeline.from_config(parse_config(config), ROOT, plugins)
+
+
+def test_a_describer_with_a_usage_is_a_config_error_naming_it(tmp_path, deepeyes_plugins):
+    class _Counting(_StallingDescriber):
+        name = "counting"
+        usage = 0  # calls made: a count the run would report
+
+    plugins = deepeyes_plugins(_plugin(_Counting, tmp_path / "unused.pid"))
+    config = {**_config(SAMPLE_LOG), "describer": {"name": "counting"}, "engine": {"name": "ray"}}
+    with pytest.raises(ConfigError, match=r"task describer 'counting' keeps a usage"):
+        Pipeline.from_config(parse_config(config), ROOT, plugins)

@@ -3,17 +3,18 @@ classification and validation run in Ray tasks.
 
 The driver reads and groups as the columnar engine does (:func:`.engine.read_batches`,
 :func:`.engine.grouped_events`: the row engine's session rules, which depend on the whole log's
-order) and applies the quality filter (cheap). Each kept trajectory goes into the block of
-``describe_batch_size`` the row engine would describe it in; the blocks are a Ray Dataset, mapped
-in parallel by :func:`_describe_block` (description, classification, validation) (one Python call per block, never per trajectory), each
-task retried ``max_retries`` times if its worker dies. The driver then replays the results in the
-row engine's order: every rejection where the row engine reports it (a block's describe and
-validation rejections after the trajectory that filled the block), every example's tools into the
-catalogue. So the engines write the same bytes, for every describer whose answer for a
-trajectory does not depend on the other trajectories of its batch (every built-in one).
+order), then filters and redacts (the redaction's counts are the run's). The kept trajectories
+are cut into the describe batches the row engine makes (``describe_batch_size`` each),
+``batches_per_task`` batches per row of a Ray Dataset, and one ``map`` describes, classifies and
+validates each row in a worker (one Python call per row, never per trajectory), a task whose
+worker dies being run again up to ``max_retries`` times. The driver replays the results in the row
+engine's order: a batch's describe and validation rejections right after the trajectory that
+filled it, the catalogue observed in order, the counts as ``stream_grouped`` fills them. So the
+engines write the same bytes. What a describer keeps between calls stays in the workers' copies,
+so one with a ``usage`` (spend and budget, in the report) is refused.
 
-The describer and classifier travel to the workers by pickling; one that does not pickle
-is a ConfigError naming it. Ray is imported only here, when the engine runs (the ``ray`` extra).
+The describer and classifier travel to the workers pickled (Ray's cloudpickle); one that does not
+pickle is a ConfigError naming it. Ray is imported only here, when the engine runs (extra ``ray``).
 """
 
 from __future__ import annotations
@@ -45,11 +46,17 @@ def _shipped(pipeline: Any) -> dict[str, Any]:
 
 
 def require_picklable(pipeline: Any) -> None:
-    """ConfigError naming each component Ray workers cannot receive (it does not pickle)."""
+    """ConfigError naming each component Ray workers cannot take: one that does not pickle, and
+    one with a ``usage`` (the run reports it and may stop on its budget; each worker would count
+    its own)."""
     from ray import cloudpickle
 
     problems = []
     for kind, component in _shipped(pipeline).items():
+        if getattr(component, "usage", None) is not None:
+            name = getattr(component, "name", type(component).__qualname__)
+            problems.append(f"{kind} {name!r} keeps a usage (spend, budget) that would be split across workers")
+            continue
         try:
             cloudpickle.dumps(component)
         except Exception as exc:  # noqa: BLE001 (pickling raises TypeError, PicklingError, AttributeError...)
@@ -57,7 +64,7 @@ def require_picklable(pipeline: Any) -> None:
             problems.append(f"{kind} {name!r} does not pickle ({type(exc).__name__}: {exc})")
     if problems:
         raise ConfigError(
-            f'[engine] name = "ray" runs components in Ray workers, which receive them pickled: {"; ".join(problems)}'
+            f'[engine] name = "ray" runs components in Ray workers, each with its pickled copy: {"; ".join(problems)}'
         )
 
 
@@ -143,7 +150,9 @@ def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajec
     settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
     rows = [{"index": i, "trajectories": pickle.dumps(block, pickle.HIGHEST_PROTOCOL)}  # records: plain pickle
             for i, block in enumerate(blocks)]
-    mapped = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows))  # copied into Ray's object store
+    del rows
+    mapped = dataset.map(
         _describe_block(_shipped(pipeline), settings),
         ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
     )
