@@ -67,10 +67,10 @@ def require_columnar(pipeline: Any, name: str = "columnar") -> None:
     if problems:
         raise ConfigError(f'[engine] name = "{name}" cannot run this pipeline: {"; ".join(problems)}')
     if name == "ray":
-        from .ray_engine import ray_module, require_picklable
+        from .ray_engine import ray_module, require_shippable
 
         ray_module()
-        require_picklable(pipeline)
+        require_shippable(pipeline)
 
 
 def choose_engine(pipeline: Any, items: Any) -> EngineChoice:

@@ -45,7 +45,7 @@ def _shipped(pipeline: Any) -> dict[str, Any]:
     return {"task describer": pipeline.describer, "difficulty classifier": pipeline.classifier}
 
 
-def require_picklable(pipeline: Any) -> None:
+def require_shippable(pipeline: Any) -> None:
     """ConfigError naming each component Ray workers cannot take: one that does not pickle, and
     one with a ``usage`` (the run reports it and may stop on its budget; each worker would count
     its own)."""
@@ -104,10 +104,11 @@ def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callab
                 describer=shipped["task describer"], classifier=shipped["difficulty classifier"],
                 redactor=_Redacted(), max_result_chars=settings["max_result_chars"],
             )
+            observed = collector.catalogue = _Observed(trajectories)  # type: ignore[assignment]
             batches = []
             for start in range(0, len(trajectories), size):
-                observed = collector.catalogue = _Observed(trajectories)  # type: ignore[assignment]
                 collector.rejections.clear()
+                observed.observed = []
                 examples = asyncio.run(collector._describe(trajectories[start:start + size]))
                 batches.append((list(collector.rejections), examples, observed.observed))
             return {"index": row["index"], "block": pickle.dumps(_Block(batches), pickle.HIGHEST_PROTOCOL)}
@@ -116,8 +117,9 @@ def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callab
 
 
 def _blocks(collector: Any, events: Iterable[Trajectory | Rejection], per_block: int) -> tuple[list, list]:
-    """The filter on the driver: the order of rejections and block places (``int``), and the
-    blocks of kept trajectories, each ``per_block`` describe batches long."""
+    """The filter and redaction on the driver: the rejections in order, with the place of each
+    describe batch (an ``int``) where the row engine would describe it, and the blocks of kept,
+    redacted trajectories, each ``per_block`` describe batches long."""
     order: list[Rejection | int] = []
     blocks: list[list[Trajectory]] = []
     current: list[Trajectory] = []
@@ -169,7 +171,7 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
     local one of ``num_cpus`` CPUs (and shuts down what it started)."""
     ray = ray_module()
     engine = pipeline.engine
-    require_picklable(pipeline)
+    require_shippable(pipeline)
     started = not ray.is_initialized()
     if started:
         cpus = {"num_cpus": engine.num_cpus} if engine.address is None else {}
