@@ -41,6 +41,9 @@ name = "dry-run"
 name = "{engine}"
 """
 COLUMNAR = "deepeyes-columnar"
+RAY = "deepeyes-ray"
+#: Outputs folder of each engine's run.
+OUT = {"row": "deepeyes_out", "columnar": "deepeyes_columnar_out", "ray": "deepeyes_ray_out"}
 
 
 def deepeyes_command() -> list[str]:
@@ -78,10 +81,12 @@ def make_log(peers: Path, n: int, path: Path) -> float:
 
 
 def run_deepeyes(dirpath: Path, engine: str = "row") -> dict:
-    """deepeyes on the row engine (the ``deepeyes`` row) or the columnar one (``deepeyes-columnar``),
-    writing into ``deepeyes_out`` or ``deepeyes_columnar_out``."""
-    out = "deepeyes_out" if engine == "row" else "deepeyes_columnar_out"
-    (dirpath / f"config_{engine}.toml").write_text(CONFIG.replace("deepeyes_out", out).format(engine=engine))
+    """deepeyes on the row engine (the ``deepeyes`` row), the columnar one (``deepeyes-columnar``) or
+    Ray's (``deepeyes-ray``: a local Ray instance of 2 CPUs), writing into ``OUT[engine]``."""
+    config = CONFIG.replace("deepeyes_out", OUT[engine]).format(engine=engine)
+    if engine == "ray":
+        config += "num_cpus = 2\n"
+    (dirpath / f"config_{engine}.toml").write_text(config)
     res = run_child(deepeyes_command() + ["run", f"config_{engine}.toml", "--no-progress", "--json"], dirpath,
                     f"deepeyes_{engine}")
     result = json.loads(res.pop("stdout"))
@@ -167,6 +172,9 @@ def compare(args, peers: Path, work: Path) -> dict:
     if have_module("polars"):
         print("running deepeyes, columnar engine ...", flush=True)
         results[COLUMNAR] = run_deepeyes(work, "columnar")
+    if have_module("polars") and have_module("ray"):
+        print("running deepeyes, ray engine (local, 2 CPUs) ...", flush=True)
+        results[RAY] = run_deepeyes(work, "ray")
 
     if have_module("polars"):
         print("running polars ...", flush=True)
@@ -194,6 +202,8 @@ def compare(args, peers: Path, work: Path) -> dict:
 
     if COLUMNAR in results:  # after every child ran, as below
         results[COLUMNAR]["files_differing"] = different_files(work / "deepeyes_out", work / "deepeyes_columnar_out")
+    if RAY in results:
+        results[RAY]["files_differing"] = different_files(work / "deepeyes_out", work / "deepeyes_ray_out")
     if LAYOUT in results:  # after every child ran: a fork of this process, grown by the check, would count it
         results[LAYOUT]["records_checked"], results[LAYOUT]["records_differing"] = same_records(
             work / "polars_record_layout.jsonl", work / "deepeyes_out")
@@ -217,11 +227,12 @@ def compare(args, peers: Path, work: Path) -> dict:
         print(f"\n{LAYOUT}: {r['records_checked']:,} of deepeyes' records looked up by task_id, "
               f"{r['records_differing']:,} differ by a byte")
 
-    if COLUMNAR in results:
-        r = results[COLUMNAR]
-        print(f"\n{COLUMNAR}: engine {r['engine']}; output files differing from the row engine's: "
-              f"{r['files_differing'] or 'none'}")
-    for tool in ("deepeyes", COLUMNAR):
+    for tool in (COLUMNAR, RAY):
+        if tool in results:
+            r = results[tool]
+            print(f"\n{tool}: engine {r['engine']}; output files differing from the row engine's: "
+                  f"{r['files_differing'] or 'none'}")
+    for tool in ("deepeyes", COLUMNAR, RAY):
         timings = results.get(tool, {}).get("timings_s") or {}
         if timings:
             print(f"\n{tool} stages (report timings_s):")
@@ -256,7 +267,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--invocations", type=int, default=1_000_000, help="log size (default 1,000,000)")
     ap.add_argument("--sizes", help="comma-separated sizes: run only deepeyes at each and report peak RSS per size")
-    ap.add_argument("--engine", choices=("row", "columnar"), default="row", help="the engine --sizes runs")
+    ap.add_argument("--engine", choices=("row", "columnar", "ray"), default="row", help="the engine --sizes runs")
     ap.add_argument("--peers", type=Path, default=DEFAULT_PEERS,
                     help=f"folder with gen_invocations.py, polars_pipeline.py, orjson_ceiling.py (default {DEFAULT_PEERS})")
     ap.add_argument("--workdir", type=Path, help="where to put the log and outputs (default: a fresh temp folder)")

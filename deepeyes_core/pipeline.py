@@ -142,10 +142,10 @@ class Pipeline:
             output_dir=output_dir or _resolve(config.output_dir, base_dir),
             config=config_to_dict(config),
         )
-        if config.engine.name == "columnar":
+        if config.engine.name in ("columnar", "ray"):
             from .columnar.choice import require_columnar
 
-            require_columnar(pipeline)
+            require_columnar(pipeline, config.engine.name)
         return pipeline
 
     @classmethod

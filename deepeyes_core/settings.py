@@ -142,7 +142,7 @@ class EvaluationSettings:
 
 
 #: ``auto`` runs the columnar engine when every component offers its batch method, else the row one.
-ENGINES = ("auto", "row", "columnar")
+ENGINES = ("auto", "row", "columnar", "ray")
 
 
 @attrs.frozen(slots=True)
@@ -154,6 +154,14 @@ class EngineSettings:
     name: str = attrs.field(default="auto", validator=_one_of(ENGINES))
     #: Bytes of log the columnar engine reads at once (cut at a line end); memory follows it.
     chunk_bytes: int = attrs.field(default=8 * 2**20, validator=_at_least(1))
+    #: ``ray``: the Ray cluster to join (``"auto"``, ``"ray://head:10001"``); unset starts a local one.
+    address: str | None = None
+    #: ``ray``: CPUs of the local instance it starts (unset: every CPU of this machine).
+    num_cpus: int | None = attrs.field(default=None, validator=attrs.validators.optional(_at_least(1)))
+    #: ``ray``: how often a task whose worker died is run again.
+    max_retries: int = attrs.field(default=3, validator=_at_least(0))
+    #: ``ray``: describe batches (``[collector] describe_batch_size`` trajectories each) per Ray task.
+    batches_per_task: int = attrs.field(default=8, validator=_at_least(1))
 
 
 #: The defaults, as instances: ``quality_threshold: float = COLLECTOR.quality_threshold``.

@@ -324,6 +324,13 @@ class ColdStartTrainer:
 
             batches = _timed(read_batches(self.pipeline, self.collector.on_progress), reading)
             examples = await self.collector.stream_grouped(grouped_events(self.collector, batches))
+        elif self.record.engine.name == "ray":
+            from .columnar.engine import grouped_events, read_batches
+            from .columnar.ray_engine import ray_examples
+
+            batches = _timed(read_batches(self.pipeline, self.collector.on_progress), reading)
+            with cyclic_gc_paused():
+                examples = await ray_examples(self.collector, self.pipeline, grouped_events(self.collector, batches))
         else:
             examples = await self.collector.stream_examples(_timed(items, reading))
         total = time.perf_counter() - started

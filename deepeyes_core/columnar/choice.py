@@ -22,7 +22,7 @@ _KIND_WORDS = {
 
 @attrs.frozen(slots=True)
 class EngineChoice:
-    """The engine a run used (``row`` or ``columnar``) and the sentence that says why."""
+    """The engine a run used (``row``, ``columnar`` or ``ray``) and the sentence that says why."""
 
     name: str
     reason: str
@@ -56,15 +56,21 @@ def _polars_missing() -> str | None:
     return None
 
 
-def require_columnar(pipeline: Any) -> None:
-    """Raise ConfigError when ``[engine] name = "columnar"`` cannot run this pipeline, naming every
+def require_columnar(pipeline: Any, name: str = "columnar") -> None:
+    """Raise ConfigError when ``[engine] name = "columnar"`` (or ``"ray"``, which reads and groups as
+    it does, then needs ray and components that pickle) cannot run this pipeline, naming every
     component without its batch method (or the missing extra)."""
     problems = missing_batch_methods(pipeline) if pipeline.sources else ["the pipeline has no sources to read"]
     missing = _polars_missing()
     if missing:
         problems.append(missing)
     if problems:
-        raise ConfigError(f'[engine] name = "columnar" cannot run this pipeline: {"; ".join(problems)}')
+        raise ConfigError(f'[engine] name = "{name}" cannot run this pipeline: {"; ".join(problems)}')
+    if name == "ray":
+        from .ray_engine import ray_module, require_shippable
+
+        ray_module()
+        require_shippable(pipeline)
 
 
 def choose_engine(pipeline: Any, items: Any) -> EngineChoice:
@@ -78,12 +84,12 @@ def choose_engine(pipeline: Any, items: Any) -> EngineChoice:
         return EngineChoice("row", '[engine] name = "row"')
     if not (isinstance(items, SourceItems) and items.pipeline is pipeline):
         reason = "the run was handed records (a BaselineTracker or an iterable), not the pipeline's sources to read"
-        if name == "columnar":
-            raise ConfigError(f'[engine] name = "columnar" cannot run: {reason}')
+        if name in ("columnar", "ray"):
+            raise ConfigError(f'[engine] name = "{name}" cannot run: {reason}')
         return EngineChoice("row", f"auto: {reason}")
-    if name == "columnar":
-        require_columnar(pipeline)
-        return EngineChoice("columnar", '[engine] name = "columnar"')
+    if name in ("columnar", "ray"):
+        require_columnar(pipeline, name)
+        return EngineChoice(name, f'[engine] name = "{name}"')
     problems = missing_batch_methods(pipeline)
     missing = _polars_missing()
     if problems or missing or not pipeline.sources:
