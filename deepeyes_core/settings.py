@@ -141,15 +141,17 @@ class EvaluationSettings:
     decontaminate: bool = False
 
 
-#: ``auto`` runs the columnar engine when every component offers its batch method, else the row one.
+#: ``auto`` runs the columnar engine when every component offers its batch method, else the row
+#: one; it never picks ``ray``.
 ENGINES = ("auto", "row", "columnar", "ray")
 
 
 @attrs.frozen(slots=True)
 class EngineSettings:
     """``[engine]``: which engine runs the read, group and filter stages (see
-    :mod:`deepeyes_core.columnar`). Both write the same bytes; ``columnar`` needs the ``columnar``
-    extra and components with batch methods, and is an error naming the one that has none."""
+    :mod:`deepeyes_core.columnar`). All write the same bytes; ``columnar`` needs the ``columnar``
+    extra and components with batch methods, and is an error naming the one that has none;
+    ``ray`` also needs the ``ray`` extra and a describer and classifier that pickle."""
 
     name: str = attrs.field(default="auto", validator=_one_of(ENGINES))
     #: Bytes of log the columnar engine reads at once (cut at a line end); memory follows it.
