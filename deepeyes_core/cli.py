@@ -51,7 +51,8 @@ the clean ones (no near-duplicate in train; contamination.jsonl) when there are
 [evaluation] min_clean_examples of them, beside a retrieval and a majority control that need no
 model (a dry run measures them too); arguments compared as [evaluation] matching says ("bfcl" or
 "strict"). [router] name = "pass-rate" routes examples by the base model's pass rate first
-(rl_pool.jsonl); [engine] name = "row" | "columnar" | "auto" picks how logs are read and grouped.
+(rl_pool.jsonl); [engine] name = "row" | "columnar" | "ray" | "auto" picks how logs are read and
+grouped. A test split over [evaluation] max_test_examples (5,000) is evaluated on a seeded sample.
 """
 
 EPILOG = """\

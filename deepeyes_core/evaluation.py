@@ -24,12 +24,15 @@ The guide's keys (``baseline_success_rate``, ``post_training_success_rate``, ``i
 ``readiness_for_rl``, ``tool_improvements``) come from the step mode's whole-trajectory accuracy
 when it was measured, else from the blind mode's exact-sequence accuracy, on the headline set
 (clean test examples when there are ``min_clean_examples`` of them, else all); ``headline_metric``
-says which mode, metric and set.
+says which mode, metric and set. A test split larger than ``[evaluation] max_test_examples`` is
+evaluated on a seeded sample of that many examples (``test_sample`` says so): every model and
+control answers the same ones, so every comparison stays paired.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -60,6 +63,7 @@ from .matching import (  # noqa: F401  (arguments_match, step_right: still impor
 )
 from .records import DIFFICULTIES, ToolCall, ToolSpec, TrainingExample
 from .settings import DATASET, EVALUATION, TRAINER, EvaluationSettings
+from .uncertainty import SEED as BOOTSTRAP_SEED
 
 _DECODER = json.JSONDecoder()
 #: A line that may hold a call: optional "1." / "1)" / "-" marker, then ``name(``.
@@ -281,6 +285,8 @@ def _before_after(before: Mapping[str, float], after: Mapping[str, float]) -> di
 
 
 MODES = ("step", "blind-sequence")
+#: Seed of the test sample drawn when the split is larger than ``max_test_examples`` (the bootstrap's).
+SAMPLE_SEED = BOOTSTRAP_SEED
 #: The figure each mode's headline is, and how the report names it.
 _HEADLINE = {
     "step": ("trajectory_accuracy", "whole-trajectory accuracy (every step right, real results shown)"),
@@ -474,11 +480,16 @@ async def evaluate_improvement(
         raise ValueError(f"unknown evaluation modes {unknown}; choose from {', '.join(MODES)}")
     phase1 = dict(phase1_success_rates or {})
     name = getattr(backend, "name", type(backend).__name__)
+    if nearest is not None and len(nearest) != len(test):
+        raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
+    split_size, cap = len(test), settings.max_test_examples
+    if split_size > cap:
+        keep = sorted(random.Random(SAMPLE_SEED).sample(range(split_size), cap))
+        test = [test[i] for i in keep]
+        nearest = None if nearest is None else [nearest[i] for i in keep]
     if train and nearest is None:
         with cyclic_gc_paused():
             nearest = nearest_train(train, test, settings.near_duplicate_threshold)
-    if nearest is not None and len(nearest) != len(test):
-        raise ValueError(f"{len(nearest)} nearest-train entries for {len(test)} test examples")
     by_mode: dict[str, Any] = {}
     if test:
         with cyclic_gc_paused():
@@ -493,6 +504,10 @@ async def evaluate_improvement(
     common = {
         "matching": {"mode": options.mode, "description": options.description},
         "test_examples": len(test),
+        "test_split_examples": split_size,
+        "test_sample": None if split_size <= cap else (
+            f"a seeded sample (seed {SAMPLE_SEED}) of {cap:,} of the test split's {split_size:,} examples, "
+            f"every scorer on the same ones ([evaluation] max_test_examples = {cap})"),
         "prompt_layout": prompt_layout,
         "readiness_threshold": readiness_threshold,
         "contamination": _contamination(nearest, settings),

@@ -145,7 +145,8 @@ def _sets_section(ev: Mapping[str, Any]) -> str:
     contamination = ev.get("contamination") or {}
     return (f"<h2>Base, controls and trained on each test set ({_esc(metric)}, {_esc(mode)} mode)</h2>"
             f"<p class=muted>Near-duplicate: {_esc(contamination.get('definition', ''))}. Headline measured on "
-            f"{_esc(headline)}. Bars: accuracy; whiskers: 95% bootstrap interval.</p>"
+            f"{_esc(headline)}. Bars: accuracy; whiskers: 95% bootstrap interval."
+            + (f" Evaluated on {_esc(ev['test_sample'])}." if ev.get("test_sample") else "") + "</p>"
             + interval_bars({title: bars for title, bars in groups.items() if bars})
             + "<table><tr><th>set</th><th>examples</th>" + "".join(f"<th>{_esc(n)}</th>" for n in order)
             + "<th>trained vs base</th></tr>" + rows + "</table>")

@@ -139,6 +139,9 @@ class EvaluationSettings:
     min_clean_examples: int = attrs.field(default=30, validator=_at_least(1))
     #: Drop near-duplicates of train from val and test before evaluation (rejected, counted).
     decontaminate: bool = False
+    #: Evaluate on a seeded sample of at most this many test examples (every scorer on the same
+    #: ones): each model answers them all, and the retrieval control costs |sample| x |train|.
+    max_test_examples: int = attrs.field(default=5000, validator=_at_least(1))
 
 
 #: ``auto`` runs the columnar engine when every component offers its batch method, else the row

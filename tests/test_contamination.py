@@ -5,6 +5,7 @@ retrieval and majority controls, the headline set, readiness against the retriev
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import random
@@ -14,10 +15,16 @@ from pathlib import Path
 import attrs
 import pytest
 
-from deepeyes_core.contamination import Nearest, majority_answers, nearest_train, retrieve_by_task
-from deepeyes_core.evaluation import evaluate_improvement
+from deepeyes_core.contamination import (
+    Nearest,
+    majority_answers,
+    nearest_train,
+    retrieve_by_task,
+)
+from deepeyes_core.evaluation import SAMPLE_SEED, evaluate_improvement
 from deepeyes_core.leakage import jaccard, signature, task_features
 from deepeyes_core.records import Step, StepCall, ToolCall, ToolResult, TrainingExample
+from deepeyes_core.report_html import render_report
 from deepeyes_core.settings import EvaluationSettings
 
 CITIES = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Baku", "Doha", "Riga", "Bern", "Sofia"]
@@ -183,3 +190,25 @@ def test_a_dry_run_measures_the_controls_and_decontaminate_empties_the_near_dupl
     dropped = [r for r in rejects if r["reason"] == "near-duplicate of train"]
     assert len(dropped) == near + stats["contamination"]["val"]["removed"]
     assert report["evaluation"]["contamination"]["near_duplicate"] == 0
+
+
+def test_a_test_split_over_max_test_examples_is_evaluated_on_a_seeded_sample():
+    train = [trip(i, city, days) for i, (city, days) in enumerate(itertools.product(CITIES[:5], (1, 2)))]
+    test = [trip(100 + i, f"Town{i}", 1 + i % 3, "geocode") for i in range(12)]
+    right = {e.task_description for e in test[::2]}
+    settings = EvaluationSettings(max_test_examples=5)
+    ev = asyncio.run(evaluate_improvement(Replay(right), test, train=train, settings=settings))
+    assert (ev["test_examples"], ev["test_split_examples"]) == (5, 12)
+    assert "max_test_examples = 5" in ev["test_sample"] and "5 of the test split's 12" in ev["test_sample"]
+    assert html.escape(ev["test_sample"]) in render_report({"evaluation": ev})
+    step = ev["modes"]["step"]
+    assert step["examples"] == 5 and step["sets"]["all"]["examples"] == 5
+    # The same sample every time, and the same figures as evaluating those examples directly.
+    again = asyncio.run(evaluate_improvement(Replay(right), test, train=train, settings=settings))
+    assert again["sets"] == ev["sets"]
+    keep = sorted(random.Random(SAMPLE_SEED).sample(range(12), 5))
+    direct = asyncio.run(evaluate_improvement(Replay(right), [test[i] for i in keep], train=train))
+    assert direct["sets"] == ev["sets"] and direct["test_sample"] is None
+    # A split within the cap is evaluated whole.
+    whole = asyncio.run(evaluate_improvement(Replay(right), test, train=train))
+    assert whole["test_examples"] == 12 and whole["test_sample"] is None
