@@ -57,6 +57,11 @@ class LeakError(DeepeyesError):
     """An evaluation prompt contains its own answer."""
 
 
+class EngineError(DeepeyesError):
+    """The engine running a pipeline failed outside any component: a Ray task whose workers died
+    more often than ``[engine] max_retries`` allows."""
+
+
 class OutputError(DeepeyesError):
     """An output file or folder cannot be written. The message names the path and what is wrong
     (``output_dir /x: is a file``, ``... no space left on device while writing sft_val.jsonl``).

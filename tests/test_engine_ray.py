@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deepeyes_core import ConfigError, hookimpl
+from deepeyes_core import ConfigError, EngineError, hookimpl
 from deepeyes_core.config import parse_config
 from deepeyes_core.pipeline import Pipeline
 
@@ -124,11 +124,8 @@ def _plugin(describer: type, pid_file: Path) -> object:
     return Plugin()
 
 
-def test_a_worker_killed_mid_job_still_gives_the_same_bytes(tmp_path, deepeyes_plugins):
-    pid_file = tmp_path / "worker.pid"
-    deepeyes_plugins(_plugin(_StallingDescriber, pid_file))
-    config = {**_config(SAMPLE_LOG, describe_batch_size=200), "describer": {"name": "stalling"}}
-    killed = []
+def _killer(pid_file: Path, killed: list[int]) -> threading.Thread:
+    """A started thread that SIGKILLs the worker whose pid the stalling describer writes."""
 
     def kill_the_worker() -> None:
         deadline = time.monotonic() + 60
@@ -142,6 +139,15 @@ def test_a_worker_killed_mid_job_still_gives_the_same_bytes(tmp_path, deepeyes_p
 
     killer = threading.Thread(target=kill_the_worker)
     killer.start()
+    return killer
+
+
+def test_a_worker_killed_mid_job_still_gives_the_same_bytes(tmp_path, deepeyes_plugins):
+    pid_file = tmp_path / "worker.pid"
+    deepeyes_plugins(_plugin(_StallingDescriber, pid_file))
+    config = {**_config(SAMPLE_LOG, describe_batch_size=200), "describer": {"name": "stalling"}}
+    killed: list[int] = []
+    killer = _killer(pid_file, killed)
     result = _run(config, tmp_path / "ray", "ray", **_RAY)
     killer.join()
     assert killed and killed[0] != os.getpid()  # a Ray worker, not this process
@@ -167,3 +173,15 @@ def test_a_describer_with_a_usage_is_a_config_error_naming_it(tmp_path, deepeyes
     config = {**_config(SAMPLE_LOG), "describer": {"name": "counting"}, "engine": {"name": "ray"}}
     with pytest.raises(ConfigError, match=r"task describer 'counting' keeps a usage"):
         Pipeline.from_config(parse_config(config), ROOT, plugins)
+
+
+def test_a_worker_that_dies_past_max_retries_is_an_engine_error(tmp_path, deepeyes_plugins):
+    pid_file = tmp_path / "worker.pid"
+    deepeyes_plugins(_plugin(_StallingDescriber, pid_file))
+    config = {**_config(SAMPLE_LOG, describe_batch_size=200), "describer": {"name": "stalling"}}
+    killed: list[int] = []
+    killer = _killer(pid_file, killed)
+    with pytest.raises(EngineError, match=r"worker died on each of its 1 attempt \(\[engine\] max_retries = 0\)"):
+        _run(config, tmp_path / "ray", "ray", **{**_RAY, "max_retries": 0})
+    killer.join()
+    assert killed

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import ConfigError, MissingExtraError
+from ..errors import ConfigError, EngineError, MissingExtraError
 from ..records import Rejection, TrainingExample, Trajectory
 
 
@@ -159,7 +159,16 @@ def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajec
         ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
     )
     started = time.perf_counter()
-    results = {row["index"]: pickle.loads(row["block"]) for row in mapped.take_all()}
+    try:
+        rows = mapped.take_all()
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError) as exc:
+        attempts = engine.max_retries + 1
+        raise EngineError(
+            f'[engine] name = "ray": a task\'s worker died on each of its {attempts} attempt'
+            f'{"s" if attempts > 1 else ""} ([engine] max_retries = {engine.max_retries}), so the run stopped; '
+            f"raise max_retries, or see why the workers die ({type(exc).__name__})") from exc
+    results = {row["index"]: pickle.loads(row["block"]) for row in rows}
+    del rows
     collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
     return [results[i] for i in range(len(blocks))]
 
