@@ -41,7 +41,8 @@ MAX_CALLS_BYTES = 1_000_000
 
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson writes (int64 and uint64)
 _TRANSLATION = bytes.maketrans(b"0123456789[", b"0000000000{")
-_DIGIT_RUN = b"0" * 20  # the shortest integer literal beyond 64 bits has 20 digits
+_DIGIT_RUN = b"0" * 20  # the shortest positive integer literal beyond 64 bits has 20 digits
+_NEGATIVE_RUN = b"-" + b"0" * 19  # a negative one 19 (-9223372036854775809)
 _decode = msgspec.json.Decoder().decode
 _encode_any = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
@@ -52,9 +53,9 @@ def too_deep(limit: int = MAX_DEPTH, where: str = "the record") -> RecordRejecte
 
 def may_break_limits(line: bytes, max_depth: int = MAX_DEPTH) -> bool:
     """False when ``line`` cannot hold a value beyond the read limits (nearly every line): it has
-    at most ``max_depth`` opening brackets and no run of 20 digits."""
+    at most ``max_depth`` opening brackets, no run of 20 digits and no minus sign before 19."""
     text = line.translate(_TRANSLATION)
-    return text.count(b"{") > max_depth or _DIGIT_RUN in text
+    return text.count(b"{") > max_depth or _DIGIT_RUN in text or _NEGATIVE_RUN in text
 
 
 def check_line(line: bytes, max_depth: int = MAX_DEPTH) -> None:

@@ -84,10 +84,14 @@ def test_log_lines_of_every_shape_are_read_exactly(tmp_path):
         '{"tool_name": "t", "agent_name": "A", "timestamp": 1e300}',
         '[1, 2]',
         '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": 123456789012345678901234567890}}',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": -9223372036854775808}}',
+        '{"tool_name": "t", "agent_name": "A", "timestamp": 5, "parameters": {"id": -9223372036854775809}}',
     ]
     path.write_text("\n".join(lines) + "\n")
-    big, upper, far, array, huge = read_invocations(path)
+    big, upper, far, array, huge, lowest, below = read_invocations(path)
     assert big.parameters == {"id": 18446744073709551615}  # the largest integer JSON exports carry, not rounded
+    assert lowest.parameters == {"id": -(2**63)}  # the smallest; one less has 19 digits too, and is refused
+    assert isinstance(below, Rejection) and below.reason == "integer out of range" and "parameters.id" in below.detail
     # beyond 64 bits no export can write it (orjson): rejected at read, alone (test_inputs_adversarial)
     assert isinstance(huge, Rejection) and huge.reason == "integer out of range" and "parameters.id" in huge.detail
     assert big.timestamp == datetime(1970, 1, 1, 0, 0, 5, tzinfo=timezone.utc) and big.invocation_id == f"{path}:1"
