@@ -36,7 +36,6 @@ from .leakage import (
     example_bucket,
     example_features,
     jaccard,
-    signature,
     similar_pairs,
     task_features,
 )
@@ -60,18 +59,9 @@ def nearest_train(
     train: Sequence[TrainingExample], held_out: Sequence[TrainingExample], threshold: float = THRESHOLD
 ) -> list[Nearest]:
     """Each held-out example's nearest train example under the leakage definition, where it is at
-    least ``threshold`` similar (else ``Nearest(None, None)``); ties go to the earliest train example."""
-    found = [Nearest(None, None)] * len(held_out)
-    # By tool sequence first (cheap), so that features are made only where both sides have
-    # examples, and held one tool sequence at a time: memory follows the largest group, not the splits.
-    by_tools: dict[tuple[str, ...], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for side, examples in enumerate((train, held_out)):
-        for index, example in enumerate(examples):
-            by_tools[example.tool_sequence][side].append(index)
-    for trains, positions in by_tools.values():
-        if trains and positions:
-            _nearest_in_group(train, held_out, trains, positions, threshold, found)
-    return found
+    least ``threshold`` similar (else ``Nearest(None, None)``); ties go to the earliest train example.
+    The contamination half of :func:`measure_overlap`, with ``held_out`` as the test split."""
+    return measure_overlap({"train": train, "val": (), "test": held_out}, threshold)[0]
 
 
 def measure_overlap(
@@ -126,24 +116,6 @@ def measure_overlap(
                             counts[val_at if position < len(val) else test_at] -= 1
             leakage.count([e[2] for e in entries], similar)
     return found, leakage.totals()
-
-
-def _nearest_in_group(train, held_out, trains: list[int], positions: list[int], threshold: float,
-                      found: list[Nearest]) -> None:
-    """:func:`nearest_train` within one tool sequence, writing into ``found``."""
-    buckets: dict[tuple, dict[frozenset[str], tuple[list[int], list[int]]]] = defaultdict(dict)
-    for side, (examples, indices) in enumerate(((train, trains), (held_out, positions))):
-        for index in indices:
-            bucket, features = signature(examples[index])
-            buckets[bucket].setdefault(features, ([], []))[side].append(index)
-    for sets in buckets.values():
-        keys, sides = list(sets), list(sets.values())
-        similar: list[tuple[int, int]] = []
-        if len(keys) > 1:
-            at = {key: k for k, key in enumerate(keys)}
-            counts = [[len(t), len(h)] for t, h in sides]
-            similar = [(at[x], at[y]) for x, y in similar_pairs(keys, threshold, counts)]
-        _offer_nearest(keys, sides, similar, found)
 
 
 def _offer_nearest(keys: list[frozenset[str]], sides: list[tuple[list[int], list[int]]],
