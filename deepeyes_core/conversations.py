@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RecordRejected
-from .io import read_records
+from .io import read_records, record_timestamp
 from .records import (
     AssistantTurn,
     Location,
@@ -82,6 +82,16 @@ def exchange(line: Any) -> tuple[dict[str, Any], Any]:
     if not isinstance(request, dict):
         raise RecordRejected.malformed("request is not an object")
     return request, line.get("response")
+
+
+def exchange_time(line: dict[str, Any], mtime: datetime, created: Any = None) -> datetime:
+    """When an exchange happened: the line's ``timestamp`` (ISO 8601 or epoch seconds), else the
+    response's ``created`` epoch seconds, where the API gives one, else the file's ``mtime``."""
+    if line.get("timestamp") is not None:
+        return record_timestamp(line["timestamp"])
+    if isinstance(created, (int, float)) and not isinstance(created, bool):
+        return record_timestamp(created)
+    return mtime
 
 
 def session_id(location: Location, line: dict[str, Any], request: dict[str, Any]) -> str:

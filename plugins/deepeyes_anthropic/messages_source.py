@@ -55,7 +55,6 @@ from deepeyes_core import (
     Trajectory,
     conversations,
     hookimpl,
-    record_timestamp,
 )
 
 
@@ -136,7 +135,7 @@ class AnthropicMessagesSource:
         request, response = conversations.exchange(line)
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
-        stamp = record_timestamp(line["timestamp"]) if line.get("timestamp") is not None else mtime
+        stamp = conversations.exchange_time(line, mtime)  # a Message has no creation time
         calls, results, user_request, texts, final_answer = _walk(messages)
         return conversations.paired_trajectory(
             location,

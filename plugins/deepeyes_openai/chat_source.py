@@ -56,7 +56,6 @@ from deepeyes_core import (
     Trajectory,
     conversations,
     hookimpl,
-    record_timestamp,
 )
 
 from .response_items import arguments
@@ -116,13 +115,7 @@ class OpenAIChatSource:
         request, response = conversations.exchange(line)
         messages = _messages(request, response)
         tools = _tools(request.get("tools"))
-        created = response.get("created") if isinstance(response, dict) else None
-        if line.get("timestamp") is not None:
-            stamp = record_timestamp(line["timestamp"])
-        elif isinstance(created, (int, float)) and not isinstance(created, bool):
-            stamp = record_timestamp(created)
-        else:
-            stamp = mtime
+        stamp = conversations.exchange_time(line, mtime, response.get("created") if isinstance(response, dict) else None)
         calls, results, user_request, texts, final_answer = _walk(messages)
         return conversations.paired_trajectory(
             location,

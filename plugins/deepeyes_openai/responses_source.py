@@ -71,7 +71,6 @@ from deepeyes_core import (
     Trajectory,
     conversations,
     hookimpl,
-    record_timestamp,
 )
 
 from . import response_items
@@ -153,13 +152,7 @@ class OpenAIResponsesSource:
                 chains.popitem(last=False)
         walked = response_items.walk([*history, *given], output)
         tools = response_items.tools(request.get("tools"))
-        created = response.get("created_at") if response is not None else None
-        if line.get("timestamp") is not None:
-            stamp = record_timestamp(line["timestamp"])
-        elif isinstance(created, (int, float)) and not isinstance(created, bool):
-            stamp = record_timestamp(created)
-        else:
-            stamp = mtime
+        stamp = conversations.exchange_time(line, mtime, response.get("created_at") if response is not None else None)
         return conversations.paired_trajectory(
             location,
             calls=walked.calls,
