@@ -80,15 +80,19 @@ def make_log(peers: Path, n: int, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_deepeyes(dirpath: Path, engine: str = "row") -> dict:
+def run_deepeyes(dirpath: Path, engine: str = "row", ray_cpus: int = 2) -> dict:
     """deepeyes on the row engine (the ``deepeyes`` row), the columnar one (``deepeyes-columnar``) or
-    Ray's (``deepeyes-ray``: a local Ray instance of 2 CPUs), writing into ``OUT[engine]``."""
-    config = CONFIG.replace("deepeyes_out", OUT[engine]).format(engine=engine)
+    Ray's (``deepeyes-ray``: a local Ray instance of ``ray_cpus`` CPUs), writing into ``OUT[engine]``
+    (for Ray on other than 2 CPUs, ``OUT["ray"]`` + ``_<cpus>``)."""
+    out, label = OUT[engine], engine
+    if engine == "ray" and ray_cpus != 2:
+        out, label = f"{out}_{ray_cpus}", f"ray_{ray_cpus}"
+    config = CONFIG.replace("deepeyes_out", out).format(engine=engine)
     if engine == "ray":
-        config += "num_cpus = 2\n"
-    (dirpath / f"config_{engine}.toml").write_text(config)
-    res = run_child(deepeyes_command() + ["run", f"config_{engine}.toml", "--no-progress", "--json"], dirpath,
-                    f"deepeyes_{engine}")
+        config += f"num_cpus = {ray_cpus}\n"
+    (dirpath / f"config_{label}.toml").write_text(config)
+    res = run_child(deepeyes_command() + ["run", f"config_{label}.toml", "--no-progress", "--json"], dirpath,
+                    f"deepeyes_{label}")
     result = json.loads(res.pop("stdout"))
     res["examples"] = result.get("training_examples_count")
     res["status"] = result.get("status")
@@ -263,11 +267,51 @@ def sizes(args, peers: Path, work: Path) -> dict:
     return {"mode": "sizes", "machine": machine(), "results": per_size}
 
 
+def ray_scaling(args, peers: Path, work: Path) -> dict:
+    """The Ray engine on one log with each CPU count of ``--ray-cpus``, its stage's figures from the
+    report (``engine.ray``), and the throughput projected per added node from them."""
+    n = args.invocations
+    cpus = [int(c) for c in args.ray_cpus.split(",") if c.strip()]
+    log = work / "invocations.jsonl"
+    print(f"generating {n:,} invocations ...", flush=True)
+    make_log(peers, n, log)
+    runs, rows = [], []
+    for c in cpus:
+        print(f"running deepeyes, ray engine (local, {c} CPU{'s' if c > 1 else ''}) ...", flush=True)
+        r = run_deepeyes(work, "ray", c)
+        stage = r["engine"]["ray"]
+        # The stage's part that more CPUs do not shrink: shipping, scheduling, collecting.
+        stage["fixed_s"] = stage["wall_s"] - stage["task_cpu_s"] / c
+        r.update(cpus=c, driver_s=r["wall_s"] - stage["wall_s"], ray_stage=stage)
+        runs.append(r)
+        rows.append([str(c), f"{r['wall_s']:.2f}", f"{n / r['wall_s']:,.0f}", f"{r['peak_rss_mb']:.0f}",
+                     f"{stage['wall_s']:.2f}", f"{stage['task_cpu_s']:.2f}", str(stage["tasks"]),
+                     f"{stage['fixed_s']:.2f}", f"{r['driver_s']:.2f}"])
+    print(f"\n{n:,} invocations, Ray engine (local), {os.cpu_count()} CPUs on this machine, one run each\n")
+    print(fmt_table(["Ray CPUs", "wall s", "invocations/s", "peak RSS MB", "Ray stage s", "task CPU s", "tasks",
+                     "stage minus tasks/CPUs s", "driver outside the stage s"], rows))
+    best = min(runs, key=lambda r: r["ray_stage"]["fixed_s"])
+    driver, fixed, work_s = best["driver_s"], best["ray_stage"]["fixed_s"], best["ray_stage"]["task_cpu_s"]
+    projection = []
+    for nodes in (1, 2, 4, 8, 16):
+        wall = driver + fixed + work_s / (2 * nodes)
+        projection.append({"nodes": nodes, "wall_s": wall, "invocations_per_s": n / wall})
+    print(f"\nProjected from the {best['cpus']}-CPU run (driver {driver:.1f} s, stage overhead {fixed:.1f} s, "
+          f"{work_s:.1f} task CPU s), nodes of 2 worker CPUs, the driver on its own machine:")
+    print(fmt_table(["nodes", "wall s", "invocations/s"],
+                    [[str(p["nodes"]), f"{p['wall_s']:.1f}", f"{p['invocations_per_s']:,.0f}"] for p in projection]))
+    print(f"ceiling (infinitely many nodes): {n / (driver + fixed):,.0f} invocations/s; everything but the "
+          "Ray stage runs on the driver.")
+    return {"mode": "ray-scaling", "invocations": n, "machine": machine(), "results": runs, "projection": projection}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--invocations", type=int, default=1_000_000, help="log size (default 1,000,000)")
     ap.add_argument("--sizes", help="comma-separated sizes: run only deepeyes at each and report peak RSS per size")
     ap.add_argument("--engine", choices=("row", "columnar", "ray"), default="row", help="the engine --sizes runs")
+    ap.add_argument("--ray-cpus", help="comma-separated CPU counts (e.g. 1,2): run only the Ray engine with each, "
+                                       "print its stage's figures and the throughput projected per added node")
     ap.add_argument("--peers", type=Path, default=DEFAULT_PEERS,
                     help=f"folder with gen_invocations.py, polars_pipeline.py, orjson_ceiling.py (default {DEFAULT_PEERS})")
     ap.add_argument("--workdir", type=Path, help="where to put the log and outputs (default: a fresh temp folder)")
@@ -285,7 +329,12 @@ def main() -> int:
     else:
         work = Path(tempfile.mkdtemp(prefix="deepeyes_bench_"))
     try:
-        figures = sizes(args, peers, work) if args.sizes else compare(args, peers, work)
+        if args.sizes:
+            figures = sizes(args, peers, work)
+        elif args.ray_cpus:
+            figures = ray_scaling(args, peers, work)
+        else:
+            figures = compare(args, peers, work)
     finally:
         if args.keep:
             print(f"\nkept files in {work}")

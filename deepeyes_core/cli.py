@@ -113,7 +113,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     table = Table(title=f"deepeyes run: {result['status']}", show_header=False)
     table.add_row("training examples", str(result["training_examples_count"]))
     if result.get("engine"):
-        table.add_row("engine", escape(f"{result['engine']['name']} ({result['engine']['reason']})"))
+        engine = result["engine"]
+        table.add_row("engine", escape(f"{engine['name']} ({engine['reason']})"))
+        if ray := engine.get("ray"):
+            table.add_row("ray stage", f"{ray['tasks']} tasks, {ray['task_cpu_s']:.1f} CPU s in the workers, "
+                                       f"{ray['wall_s']:.1f} s on {ray['cpus']:g} CPUs")
     table.add_row("splits", ", ".join(f"{k} {v}" for k, v in result["splits"].items()) or "-")
     stats = result.get("dataset_stats") or {}
     table.add_row("rejected", escape(str(stats.get("rejects", {}).get("records_by_reason", {}))))

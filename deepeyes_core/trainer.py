@@ -330,7 +330,10 @@ class ColdStartTrainer:
 
             batches = _timed(read_batches(self.pipeline, self.collector.on_progress), reading)
             with cyclic_gc_paused():
-                examples = await ray_examples(self.collector, self.pipeline, grouped_events(self.collector, batches))
+                examples, ray_stage = await ray_examples(
+                    self.collector, self.pipeline, grouped_events(self.collector, batches)
+                )
+            self.record.engine = attrs.evolve(self.record.engine, ray=ray_stage)
         else:
             examples = await self.collector.stream_examples(_timed(items, reading))
         total = time.perf_counter() - started

@@ -48,11 +48,19 @@ def _kept_and_rejected(folder: Path) -> tuple[int, int, int]:
     return kept, rejected, stats["pipeline"]["records_read"]
 
 
+def _timings(folder: Path) -> dict[str, float]:
+    return json.loads(next(folder.glob("training_report_*.json")).read_text())["timings_s"]
+
+
 def test_the_sample_gives_the_same_bytes_and_accounts_for_every_record(tmp_path, plugins):
     config = {**_config(SAMPLE_LOG, quality_threshold=0.75, describe_batch_size=50)}
     row = _run(config, tmp_path / "row", "row")
-    result = _run(config, tmp_path / "ray", "ray", **_RAY)  # 12 Ray tasks of 100 trajectories
-    assert result["engine"] == {"name": "ray", "reason": '[engine] name = "ray"'}
+    result = _run(config, tmp_path / "ray", "ray", **_RAY)  # 13 Ray tasks of at most 100 trajectories
+    engine = result["engine"]
+    assert (engine["name"], engine["reason"]) == ("ray", '[engine] name = "ray"')
+    assert engine["ray"]["tasks"] == 13 and engine["ray"]["cpus"] == 2
+    assert 0 < engine["ray"]["task_cpu_s"] and 0 < engine["ray"]["wall_s"] <= sum(_timings(tmp_path / "ray").values())
+    assert "ray" not in row["engine"]
     assert result["training_examples_count"] == row["training_examples_count"] > 1000
     assert _assert_same_files(tmp_path / "row", tmp_path / "ray") >= 5
     kept, rejected, read = _kept_and_rejected(tmp_path / "ray")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ..components import BATCH_METHODS
 from ..errors import ConfigError
+from ..records import converter
 
 #: How a component of each kind is called in the reasons.
 _KIND_WORDS = {
@@ -21,11 +23,32 @@ _KIND_WORDS = {
 
 
 @attrs.frozen(slots=True)
+class RayStage:
+    """What the Ray engine's stage cost, measured: the Ray tasks that described, classified and
+    validated; the CPU seconds they spent, summed over the workers (a task run again after its
+    worker died counts once); the stage's wall time on the driver, from shipping the trajectories to
+    the last result back; and the CPUs the Ray instance offered. The rest of a run is the driver's
+    and does not shrink as CPUs are added."""
+
+    tasks: int
+    task_cpu_s: float
+    wall_s: float
+    cpus: float
+
+
+@attrs.frozen(slots=True)
 class EngineChoice:
-    """The engine a run used (``row``, ``columnar`` or ``ray``) and the sentence that says why."""
+    """The engine a run used (``row``, ``columnar`` or ``ray``) and the sentence that says why;
+    for Ray, what its stage cost (written only then)."""
 
     name: str
     reason: str
+    ray: RayStage | None = None
+
+
+converter.register_unstructure_hook(
+    EngineChoice, make_dict_unstructure_fn(EngineChoice, converter, ray=override(omit_if_default=True))
+)
 
 
 def _components(pipeline: Any, kind: str) -> list[Any]:

@@ -29,6 +29,7 @@ import attrs
 
 from ..errors import ConfigError, EngineError, MissingExtraError
 from ..records import Rejection, TrainingExample, Trajectory
+from .choice import RayStage
 
 
 def ray_module() -> Any:
@@ -97,6 +98,7 @@ def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callab
     def describe(row: dict) -> dict:
         from ..collector import TrajectoryCollector, cyclic_gc_paused
 
+        started = time.process_time()
         with cyclic_gc_paused():
             trajectories: list[Trajectory] = pickle.loads(row["trajectories"])
             size = settings["describe_batch_size"]
@@ -111,7 +113,8 @@ def _describe_block(shipped: dict[str, Any], settings: dict[str, int]) -> Callab
                 observed.observed = []
                 examples = asyncio.run(collector._describe(trajectories[start:start + size]))
                 batches.append((list(collector.rejections), examples, observed.observed))
-            return {"index": row["index"], "block": pickle.dumps(_Block(batches), pickle.HIGHEST_PROTOCOL)}
+            block = pickle.dumps(_Block(batches), pickle.HIGHEST_PROTOCOL)
+        return {"index": row["index"], "block": block, "cpu_s": time.process_time() - started}
 
     return describe
 
@@ -146,8 +149,11 @@ def _blocks(collector: Any, events: Iterable[Trajectory | Rejection], per_block:
     return order, blocks
 
 
-def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajectory]]) -> list[_Block]:
-    """Each block's results, in block order, from one ``Dataset.map`` over the blocks."""
+def _described(
+    ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajectory]]
+) -> tuple[list[_Block], RayStage]:
+    """Each block's results, in block order, from one ``Dataset.map`` over the blocks, and what the
+    stage cost."""
     engine = pipeline.engine
     settings = {"describe_batch_size": collector.describe_batch_size, "max_result_chars": collector.max_result_chars}
     rows = [{"index": i, "trajectories": pickle.dumps(block, pickle.HIGHEST_PROTOCOL)}  # records: plain pickle
@@ -158,7 +164,7 @@ def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajec
         _describe_block(_shipped(pipeline), settings),
         ray_remote_args_fn=lambda: {"max_retries": engine.max_retries, "retry_exceptions": False},
     )
-    started = time.perf_counter()
+    started = time.perf_counter()  # the map is lazy: take_all ships, runs and collects
     try:
         rows = mapped.take_all()
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError) as exc:
@@ -168,14 +174,19 @@ def _described(ray: Any, collector: Any, pipeline: Any, blocks: list[list[Trajec
             f'{"s" if attempts > 1 else ""} ([engine] max_retries = {engine.max_retries}), so the run stopped; '
             f"raise max_retries, or see why the workers die ({type(exc).__name__})") from exc
     results = {row["index"]: pickle.loads(row["block"]) for row in rows}
-    del rows
-    collector.describe_seconds += time.perf_counter() - started  # the Ray stage's wall time
-    return [results[i] for i in range(len(blocks))]
+    wall = time.perf_counter() - started
+    collector.describe_seconds += wall  # the Ray stage's wall time
+    stage = RayStage(len(rows), round(sum(row["cpu_s"] for row in rows), 3), round(wall, 3),
+                     ray.cluster_resources().get("CPU", 0.0))
+    return [results[i] for i in range(len(blocks))], stage
 
 
-async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajectory | Rejection]) -> list[TrainingExample]:
+async def ray_examples(
+    collector: Any, pipeline: Any, events: Iterable[Trajectory | Rejection]
+) -> tuple[list[TrainingExample], RayStage]:
     """The examples of the grouped ``events``, described in Ray tasks, with the collector's
-    rejections, counts and catalogue as its own ``stream_grouped`` leaves them. Joins the Ray
+    rejections, counts and catalogue as its own ``stream_grouped`` leaves them, and what the Ray
+    stage cost (no tasks, no figures but the CPUs, when nothing was kept). Joins the Ray
     instance already started in this process, else ``[engine] address``'s cluster, else starts a
     local one of ``num_cpus`` CPUs (and shuts down what it started)."""
     ray = ray_module()
@@ -188,7 +199,10 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
                  **cpus)
     try:
         order, blocks = _blocks(collector, events, engine.batches_per_task)
-        results = _described(ray, collector, pipeline, blocks) if blocks else []
+        if blocks:
+            results, stage = _described(ray, collector, pipeline, blocks)
+        else:
+            results, stage = [], RayStage(0, 0.0, 0.0, ray.cluster_resources().get("CPU", 0.0))
     finally:
         if started:
             ray.shutdown()
@@ -206,4 +220,4 @@ async def ray_examples(collector: Any, pipeline: Any, events: Iterable[Trajector
         else:
             collector.on_reject(event)
     collector.examples = collector._with_catalogue(examples)
-    return collector.examples
+    return collector.examples, stage
