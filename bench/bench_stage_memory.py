@@ -7,13 +7,16 @@ ends (the ``deepeyes_stage_started``/``deepeyes_stage_finished`` hooks). A threa
 process's RSS from ``/proc/self/statm`` every 20 ms. For each stage the script prints its CPU
 seconds (``time.process_time``, all threads; the sampler costs little), the RSS when it ended and
 the highest RSS seen from its start to the next stage's. read, collect and describe run as one
-streamed pass: they show the same figures. Linux only (``/proc``).
+streamed pass: they show the same figures. Then the CPU seconds of the exact similarity
+searches inside two stages: the near-duplicate join that measures contamination and counts
+leakage (``split``), the retrieval and majority controls (``evaluate``). Linux only (``/proc``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import threading
 import time
@@ -57,12 +60,39 @@ class StageMemory:
                 self.peaks[where] = now
 
 
+#: (module, function, the stage it runs in): the searches whose CPU seconds are printed apart.
+SEARCHES = (
+    ("deepeyes_core.trainer", "measure_overlap", "split"),
+    ("deepeyes_core.evaluation", "retrieve_by_task", "evaluate"),
+    ("deepeyes_core.evaluation", "majority_answers", "evaluate"),
+)
+
+
+def time_searches() -> dict[str, float]:
+    """Wrap each of :data:`SEARCHES` where its stage calls it; the dict fills with CPU seconds."""
+    spent: dict[str, float] = {}
+    for module_name, name, _ in SEARCHES:
+        module = importlib.import_module(module_name)
+        function = getattr(module, name)
+
+        def timed(*args, _function=function, _name=name, **kwargs):
+            started = time.process_time()
+            try:
+                return _function(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.process_time() - started
+
+        setattr(module, name, timed)
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--set", action="append", default=[], help="a config override, as deepeyes run --set takes")
     args = parser.parse_args()
     observer = StageMemory()
+    searches = time_searches()
     stop = threading.Event()
     sampler = threading.Thread(target=observer.sample, args=(stop,), daemon=True)
     sampler.start()
@@ -77,6 +107,9 @@ def main() -> None:
         peak = max(observer.peaks.get(stage, 0) / 2**20, observer.peaks.get(f"after {stage}", 0) / 2**20, row["end_mb"])
         print(f"{stage:<10} {row['cpu_s']:>7.2f} {row['end_mb']:>14.0f} {peak:>12.0f}")
     print(f"peak RSS of the run: {max(observer.peaks.values()) / 2**20:.0f} MB")
+    for _, name, stage in SEARCHES:
+        if name in searches:
+            print(f"  of {stage}: {name} {searches[name]:.2f} cpu s")
 
 
 if __name__ == "__main__":
