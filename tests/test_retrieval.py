@@ -93,3 +93,35 @@ def test_empty_pool_and_empty_sets():
     assert found([{"z"}], [{"a"}, {"b"}]) == [(0, 0.0)]  # nothing shared: the first, at 0
     index, similarity = retrieval.most_similar([], [{"a"}])
     assert index.shape == similarity.shape == (0,) and np.issubdtype(index.dtype, np.integer)
+
+
+def _many_common_tokens():
+    """100 pool sets holding 64 tokens each (df 100), three of ten mid tokens each (df 30) and, in
+    31 of them, one more (``c64``, df 31); 10 queries, each with one mid token and the 64, the first
+    also with ``c64``. At D = 30 (the first budget's level) 65 tokens are common: two bitmask words."""
+    common = [f"c{i}" for i in range(64)]
+    pool = [frozenset(common + [f"r{(i + k) % 10}" for k in (0, 1, 3)] + (["c64"] if i < 31 else []))
+            for i in range(100)]
+    queries = [frozenset(common + [f"r{q}", f"q{q}"] + (["c64"] if q == 0 else [])) for q in range(10)]
+    return queries, pool
+
+
+def test_two_bitmask_words_match_brute_force(monkeypatch):
+    queries, pool = _many_common_tokens()
+    words = []
+    masks = retrieval._masks
+    monkeypatch.setattr(retrieval, "_masks", lambda sets, *rest: words.append(rest[-1]) or masks(sets, *rest))
+    assert found(queries, pool, rare_df=30) == brute(queries, pool)
+    assert words == [2, 2]
+
+
+def test_d_is_raised_where_a_bitmask_word_saved_pays_for_the_extra_candidates():
+    """At D = 30 the candidate work is 300 (0.3 x 10 x 100) at two words; D = 31 makes ``c64`` rare
+    for 31 more candidates (331) at one word, the cheaper of the two."""
+    queries, pool = _many_common_tokens()
+    vocabulary: dict[str, int] = {}
+    pool_sets = retrieval._Sets(pool, vocabulary, grow=True)
+    query_sets = retrieval._Sets(queries, vocabulary, grow=False)
+    df = np.bincount(pool_sets.indices, minlength=len(vocabulary))
+    assert retrieval._rare_df(df, query_sets, len(pool_sets)) == 31
+    assert found(queries, pool) == brute(queries, pool)
