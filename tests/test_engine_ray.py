@@ -150,12 +150,18 @@ def _killer(pid_file: Path, killed: list[int]) -> threading.Thread:
     return killer
 
 
-def test_a_worker_killed_mid_job_still_gives_the_same_bytes(tmp_path, deepeyes_plugins):
+def _stalling_run(tmp_path, deepeyes_plugins) -> tuple[dict, Path, list[int], threading.Thread]:
+    """A config whose describer stalls in a Ray worker until the killer thread, started here, has
+    killed that worker by the pid it wrote: the config, the pid file, the pids killed, the thread."""
     pid_file = tmp_path / "worker.pid"
     deepeyes_plugins(_plugin(_StallingDescriber, pid_file))
     config = {**_config(SAMPLE_LOG, describe_batch_size=200), "describer": {"name": "stalling"}}
     killed: list[int] = []
-    killer = _killer(pid_file, killed)
+    return config, pid_file, killed, _killer(pid_file, killed)
+
+
+def test_a_worker_killed_mid_job_still_gives_the_same_bytes(tmp_path, deepeyes_plugins):
+    config, pid_file, killed, killer = _stalling_run(tmp_path, deepeyes_plugins)
     result = _run(config, tmp_path / "ray", "ray", **_RAY)
     killer.join()
     assert killed and killed[0] != os.getpid()  # a Ray worker, not this process
@@ -184,11 +190,7 @@ def test_a_describer_with_a_usage_is_a_config_error_naming_it(tmp_path, deepeyes
 
 
 def test_a_worker_that_dies_past_max_retries_is_an_engine_error(tmp_path, deepeyes_plugins):
-    pid_file = tmp_path / "worker.pid"
-    deepeyes_plugins(_plugin(_StallingDescriber, pid_file))
-    config = {**_config(SAMPLE_LOG, describe_batch_size=200), "describer": {"name": "stalling"}}
-    killed: list[int] = []
-    killer = _killer(pid_file, killed)
+    config, _, killed, killer = _stalling_run(tmp_path, deepeyes_plugins)
     with pytest.raises(EngineError, match=r"worker died on each of its 1 attempt \(\[engine\] max_retries = 0\)"):
         _run(config, tmp_path / "ray", "ray", **{**_RAY, "max_retries": 0})
     killer.join()
